@@ -1,0 +1,1 @@
+"""Framework integrations; each submodule imports only its own framework."""

@@ -1,0 +1,166 @@
+"""Pure ASGI session middleware for Starlette and FastAPI, a drop-in for Starlette's own.
+
+Handlers use ``request.session`` (that is ``scope["session"]``) as a dict; `get_session` gives the
+full `Session`, `regenerate_session` / `clear_session` mark it for login and logout.
+"""
+
+from __future__ import annotations
+
+from collections.abc import MutableMapping
+from typing import Any, Protocol
+
+from redis_sessions import _http
+from redis_sessions.config import SessionConfig
+from redis_sessions.errors import BackendUnavailable
+from redis_sessions.session import Session
+from redis_sessions.store import AsyncSessionStore
+
+Scope = MutableMapping[str, Any]
+Message = MutableMapping[str, Any]
+
+
+class Receive(Protocol):
+    async def __call__(self) -> Message: ...
+
+
+class Send(Protocol):
+    async def __call__(self, message: Message) -> None: ...
+
+
+class ASGIApp(Protocol):
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None: ...
+
+
+_UNAVAILABLE_BODY = b"Service Unavailable: session store unreachable"
+
+
+class SessionMiddleware:
+    """Server-side sessions in Redis for any ASGI app.
+
+    Give a `config` (a store is built from it) or a ready `store` (shared with your own code, e.g. to
+    list a user's sessions); with neither, `SessionConfig.from_env()`. A request with a valid cookie
+    costs one round trip (load and slide the TTL); one that writes, at most two; one without a
+    cookie that writes nothing, none. While Redis is unreachable, requests get a 503.
+    """
+
+    def __init__(
+        self,
+        app: ASGIApp,
+        config: SessionConfig | None = None,
+        store: AsyncSessionStore | None = None,
+    ) -> None:
+        self.app = app
+        self.store = store if store is not None else AsyncSessionStore(config or SessionConfig.from_env())
+        self.config = self.store.config
+        self._cookie_prefix = self.config.cookie_name.encode() + b"="
+        self._outage = _http.OutageLog()
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] not in ("http", "websocket"):
+            await self.app(scope, receive, send)
+            return
+        store = self.store
+        session_id = store.signer.unsign(self._cookie(scope))
+        try:
+            session = await store.get(session_id) if session_id else None
+        except BackendUnavailable as exc:
+            self._outage.failed(exc)
+            await _unavailable(scope, send)
+            return
+        if session_id:
+            self._outage.succeeded()
+        scope["session"] = session if session is not None else store.new_session()
+
+        if scope["type"] == "websocket":
+            await self.app(scope, receive, send)
+            if _http.decide(scope["session"]) is not _http.Action.NOTHING:
+                await self._finish(scope["session"])  # no cookie can follow a handshake
+            return
+
+        replaced = False
+
+        async def send_with_cookie(message: Message) -> None:
+            nonlocal replaced
+            if replaced:
+                return  # the app's response was replaced by a 503
+            if message["type"] == "http.response.start":
+                try:
+                    cookie = await self._finish(scope["session"])
+                except BackendUnavailable as exc:
+                    self._outage.failed(exc)
+                    replaced = True
+                    await _unavailable(scope, send)
+                    return
+                if cookie is not None:
+                    header = _http.set_cookie_header(self.config, cookie).encode("latin-1")
+                    message["headers"] = [*message.get("headers", ()), (b"set-cookie", header)]
+            await send(message)
+
+        await self.app(scope, receive, send_with_cookie)
+
+    async def _finish(self, session: Session) -> _http.CookieSpec | None:
+        """Carry out the request policy: save or delete, then say which cookie to send."""
+        action = _http.decide(session)
+        stored = True
+        if action is _http.Action.SAVE:
+            stored = await self.store.save(session)
+        elif action is _http.Action.DELETE:
+            await self.store.delete(session)
+        return _http.cookie_after(session, action, stored, self.store.signer, self.store.now_ms())
+
+    def _cookie(self, scope: Scope) -> str | None:
+        prefix = self._cookie_prefix
+        for name, value in scope["headers"]:
+            if name == b"cookie":
+                for part in value.split(b";"):
+                    part = part.strip()
+                    if part.startswith(prefix):
+                        try:
+                            return str(part[len(prefix) :].decode("ascii"))
+                        except UnicodeDecodeError:
+                            return None
+        return None
+
+
+async def _unavailable(scope: Scope, send: Send) -> None:
+    if scope["type"] == "websocket":
+        await send({"type": "websocket.close", "code": 1011})
+        return
+    await send(
+        {
+            "type": "http.response.start",
+            "status": 503,
+            "headers": [
+                (b"content-type", b"text/plain; charset=utf-8"),
+                (b"content-length", str(len(_UNAVAILABLE_BODY)).encode()),
+                (b"retry-after", b"1"),
+            ],
+        }
+    )
+    await send({"type": "http.response.body", "body": _UNAVAILABLE_BODY})
+
+
+def get_session(request_or_scope: Any) -> Session:
+    """The full `Session` of a request (id, user binding, metadata). Accepts a Starlette
+    `Request`/`WebSocket` or an ASGI scope. Raises `LookupError` without the middleware."""
+    scope = getattr(request_or_scope, "scope", request_or_scope)
+    session = scope.get("session")
+    if not isinstance(session, Session):
+        raise LookupError("no redis_sessions session here: is SessionMiddleware installed?")
+    return session
+
+
+def regenerate_session(request_or_scope: Any) -> Session:
+    """Give the session a fresh id when the response starts (call at login: session fixation).
+    The data and user binding move over; the old id stops working."""
+    session = get_session(request_or_scope)
+    _http.request_regenerate(session)
+    return session
+
+
+def clear_session(request_or_scope: Any) -> Session:
+    """Empty the session now; when the response starts it is deleted from Redis and its cookie
+    expired (call at logout)."""
+    session = get_session(request_or_scope)
+    _http.request_clear(session)
+    return session

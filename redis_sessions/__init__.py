@@ -1,0 +1,32 @@
+"""Server-side web sessions in Redis: one session store for ASGI, Django and Flask."""
+
+from .config import SessionConfig
+from .errors import (
+    BackendUnavailable,
+    ConfigError,
+    SerializationError,
+    SessionError,
+    SessionTooLarge,
+)
+from .results import HealthReport, SessionPage
+from .session import Session
+from .signing import SessionIdSigner
+from .store import AsyncSessionStore, SessionStore
+
+__version__ = "0.1.0"
+
+__all__ = [
+    "AsyncSessionStore",
+    "BackendUnavailable",
+    "ConfigError",
+    "HealthReport",
+    "SerializationError",
+    "Session",
+    "SessionConfig",
+    "SessionError",
+    "SessionIdSigner",
+    "SessionPage",
+    "SessionStore",
+    "SessionTooLarge",
+    "__version__",
+]

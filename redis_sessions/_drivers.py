@@ -1,0 +1,141 @@
+"""Drivers: run one batch of calls in one round trip, against redis-py (sync or async).
+
+The only place that imports redis-py and translates its connection errors into `BackendUnavailable`.
+Scripts go as EVALSHA; a server that does not know them (first use, restart) gets SCRIPT LOAD and
+only the calls that failed are sent again, so no call runs twice.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import hashlib
+import weakref
+from typing import Any
+
+import redis
+import redis.asyncio
+from redis.exceptions import NoScriptError, ResponseError
+
+from . import _scripts
+from ._plan import Batch, Command, Script
+from .config import SessionConfig
+from .errors import BackendUnavailable
+
+_UNREACHABLE = (redis.ConnectionError, redis.TimeoutError, OSError)
+_SHAS = {name: hashlib.sha1(_scripts.source(name).encode()).hexdigest() for name in _scripts.NAMES}
+
+
+def _args(call: Command | Script) -> tuple[Any, ...]:
+    if isinstance(call, Script):
+        return ("EVALSHA", _SHAS[call.name], len(call.keys), *call.keys, *call.args)
+    return call.args
+
+
+def _client_options(config: SessionConfig) -> dict[str, Any]:
+    return {
+        "socket_connect_timeout": config.connect_timeout,
+        "socket_timeout": config.command_timeout,
+        "decode_responses": False,
+    }
+
+
+def _missing_scripts(batch: Batch, replies: list[Any]) -> list[int]:
+    return [i for i, reply in enumerate(replies) if isinstance(reply, NoScriptError)]
+
+
+def _raise_errors(replies: list[Any]) -> list[Any]:
+    for reply in replies:
+        if isinstance(reply, ResponseError):
+            raise reply
+    return replies
+
+
+def _unavailable(exc: BaseException) -> BackendUnavailable:
+    return BackendUnavailable(f"Redis unreachable: {type(exc).__name__}: {exc}")
+
+
+class RedisDriver:
+    """Sync driver over a `redis.Redis` connection pool."""
+
+    backend = "redis"
+
+    def __init__(self, config: SessionConfig) -> None:
+        self.client = redis.Redis.from_url(config.url, **_client_options(config))
+        self.round_trips = 0
+
+    def _send(self, calls: list[Command | Script]) -> list[Any]:
+        self.round_trips += 1
+        pipe = self.client.pipeline(transaction=False)
+        for call in calls:
+            pipe.execute_command(*_args(call))  # type: ignore[no-untyped-call]
+        return pipe.execute(raise_on_error=False)
+
+    def execute(self, batch: Batch) -> list[Any]:
+        try:
+            replies = self._send(batch)
+            missing = _missing_scripts(batch, replies)
+            if missing:
+                self.round_trips += 1
+                for name in _scripts.NAMES:
+                    self.client.script_load(_scripts.source(name))
+                for i, reply in zip(missing, self._send([batch[i] for i in missing]), strict=True):
+                    replies[i] = reply
+        except _UNREACHABLE as exc:
+            raise _unavailable(exc) from exc
+        return _raise_errors(replies)
+
+    def close(self) -> None:
+        self.client.close()
+
+
+class AsyncRedisDriver:
+    """Async driver over `redis.asyncio.Redis` connection pools, one per event loop.
+
+    redis-py's async connections belong to the loop that opened them; one pool per loop lets a
+    store serve several loops (test clients, threads running their own loops).
+    """
+
+    backend = "redis"
+
+    def __init__(self, config: SessionConfig) -> None:
+        self.config = config
+        self._clients: weakref.WeakKeyDictionary[asyncio.AbstractEventLoop, redis.asyncio.Redis] = (
+            weakref.WeakKeyDictionary()
+        )
+        self.round_trips = 0
+
+    @property
+    def client(self) -> redis.asyncio.Redis:
+        loop = asyncio.get_running_loop()
+        client = self._clients.get(loop)
+        if client is None:
+            client = redis.asyncio.Redis.from_url(self.config.url, **_client_options(self.config))
+            self._clients[loop] = client
+        return client
+
+    async def _send(self, calls: list[Command | Script]) -> list[Any]:
+        self.round_trips += 1
+        pipe = self.client.pipeline(transaction=False)
+        for call in calls:
+            pipe.execute_command(*_args(call))
+        return await pipe.execute(raise_on_error=False)
+
+    async def execute(self, batch: Batch) -> list[Any]:
+        try:
+            replies = await self._send(batch)
+            missing = _missing_scripts(batch, replies)
+            if missing:
+                self.round_trips += 1
+                for name in _scripts.NAMES:
+                    await self.client.script_load(_scripts.source(name))
+                resent = await self._send([batch[i] for i in missing])
+                for i, reply in zip(missing, resent, strict=True):
+                    replies[i] = reply
+        except _UNREACHABLE as exc:
+            raise _unavailable(exc) from exc
+        return _raise_errors(replies)
+
+    async def close(self) -> None:
+        client = self._clients.pop(asyncio.get_running_loop(), None)
+        if client is not None:
+            await client.aclose()

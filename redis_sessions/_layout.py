@@ -1,0 +1,50 @@
+"""Redis key layout and the fields of a session hash.
+
+One session is one hash, ``<prefix>{<tag>}<rest>``: the hash tag is the id's slot tag, so a session and
+the key it is regenerated to share a Cluster hash slot. Data fields are ``.<key>`` with serialized
+values; metadata fields start with ``#`` (times are epoch milliseconds). The per-user index is a
+sorted set ``<prefix>user:<user_id>`` of session ids, scored by the time before which the member
+cannot have expired.
+"""
+
+from __future__ import annotations
+
+from ._ids import TAG_LENGTH
+
+DATA = "."
+CREATED = "#c"
+ACCESSED = "#a"
+USER = "#u"
+TTL = "#t"  # the session's own idle timeout (ms), only when it differs from the config's
+DEADLINE = "#x"  # absolute deadline (epoch ms), only with absolute_ttl
+INDEXED = "#i"  # when the user index entry was last pushed forward (epoch ms)
+
+_GLOB_SPECIAL = str.maketrans({c: "\\" + c for c in "*?[]\\"})
+
+
+class KeyLayout:
+    """Maps session ids and user ids to Redis keys under one `key_prefix`."""
+
+    __slots__ = ("prefix", "scan_pattern")
+
+    def __init__(self, prefix: str) -> None:
+        self.prefix = prefix
+        self.scan_pattern = prefix.translate(_GLOB_SPECIAL) + "{*"
+
+    def session_key(self, session_id: str) -> str:
+        return f"{self.prefix}{{{session_id[:TAG_LENGTH]}}}{session_id[TAG_LENGTH:]}"
+
+    def session_id(self, key: bytes | str) -> str | None:
+        """Inverse of `session_key`; None for keys that are not session keys of this prefix."""
+        text = key.decode() if isinstance(key, bytes) else key
+        rest = text[len(self.prefix) :]
+        if (
+            not text.startswith(self.prefix)
+            or rest[:1] != "{"
+            or rest[TAG_LENGTH + 1 : TAG_LENGTH + 2] != "}"
+        ):
+            return None
+        return rest[1 : TAG_LENGTH + 1] + rest[TAG_LENGTH + 2 :]
+
+    def user_key(self, user_id: str) -> str:
+        return f"{self.prefix}user:{user_id}"

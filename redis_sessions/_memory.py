@@ -1,0 +1,236 @@
+"""The ``memory://`` backend: an in-process stand-in for Redis that runs the same plans.
+
+It implements the few commands the plans send and the Lua scripts of `_scripts` in Python, with the
+same replies, so both backends pass one contract suite. Stores built with the same ``memory://`` URL
+in one process share one `MemoryServer`; `key_prefix` separates them as it does in Redis.
+"""
+
+from __future__ import annotations
+
+import re
+import threading
+import time
+from collections.abc import Callable
+from typing import Any
+
+from ._plan import Batch, Command, Script
+
+Reply = Any
+_servers: dict[str, MemoryServer] = {}
+_servers_lock = threading.Lock()
+
+
+def server_for(url: str) -> MemoryServer:
+    """The process-wide server for `url` (``memory://`` and ``memory://name`` are separate)."""
+    with _servers_lock:
+        return _servers.setdefault(url.rstrip("/"), MemoryServer())
+
+
+def _b(value: Any) -> bytes:
+    if isinstance(value, bytes):
+        return value
+    if isinstance(value, str):
+        return value.encode()
+    return str(value).encode()
+
+
+def _glob(pattern: str) -> re.Pattern[str]:
+    out = []
+    chars = iter(pattern)
+    for c in chars:
+        if c == "\\":
+            out.append(re.escape(next(chars, "\\")))
+        elif c == "*":
+            out.append(".*")
+        elif c == "?":
+            out.append(".")
+        else:
+            out.append(re.escape(c))
+    return re.compile("".join(out), re.DOTALL)
+
+
+class MemoryServer:
+    """Hashes and sorted sets with millisecond expiry, guarded by one lock."""
+
+    def __init__(self, clock: Callable[[], int] = lambda: time.time_ns() // 1_000_000) -> None:
+        self.clock = clock
+        self.lock = threading.Lock()
+        self.hashes: dict[str, dict[bytes, bytes]] = {}
+        self.zsets: dict[str, dict[bytes, float]] = {}
+        self.expires: dict[str, int] = {}
+
+    # -- keyspace ---------------------------------------------------------------------------------
+    def _alive(self, key: str) -> bool:
+        deadline = self.expires.get(key)
+        if deadline is not None and deadline <= self.clock():
+            self._del(key)
+            return False
+        return key in self.hashes or key in self.zsets
+
+    def _del(self, key: str) -> int:
+        self.expires.pop(key, None)
+        found = self.hashes.pop(key, None) is not None
+        found = self.zsets.pop(key, None) is not None or found
+        return int(found)
+
+    def _hash(self, key: str) -> dict[bytes, bytes] | None:
+        return self.hashes.get(key) if self._alive(key) else None
+
+    def _pexpire(self, key: str, ms: int) -> None:
+        self.expires[key] = self.clock() + int(ms)
+
+    def execute(self, batch: Batch) -> list[Reply]:
+        with self.lock:
+            return [self._call(call) for call in batch]
+
+    def _call(self, call: Command | Script) -> Reply:
+        if isinstance(call, Script):
+            method = getattr(self, "script_" + call.name)
+            return method(*call.keys, args=[_b(a) for a in call.args])
+        name, *args = call.args
+        return getattr(self, "cmd_" + name.lower())(*args)
+
+    # -- commands ---------------------------------------------------------------------------------
+    def cmd_ping(self) -> bytes:
+        return b"PONG"
+
+    def cmd_del(self, *keys: str) -> int:
+        return sum(self._del(k) for k in keys if self._alive(k))
+
+    def cmd_exists(self, *keys: str) -> int:
+        return sum(1 for k in keys if self._alive(k))
+
+    def cmd_pttl(self, key: str) -> int:
+        if not self._alive(key):
+            return -2
+        deadline = self.expires.get(key)
+        return -1 if deadline is None else deadline - self.clock()
+
+    def _zset(self, key: str) -> dict[bytes, float]:
+        return self.zsets.get(key, {}) if self._alive(key) else {}
+
+    def cmd_zrangebyscore(self, key: str, low: Any, high: Any) -> list[bytes]:
+        lo = float(low)
+        hi = float("inf") if high == "+inf" else float(high)
+        items = sorted(self._zset(key).items(), key=lambda kv: (kv[1], kv[0]))
+        return [m for m, score in items if lo <= score <= hi]
+
+    def cmd_zrange(self, key: str, start: int, stop: int) -> list[bytes]:
+        items = sorted(self._zset(key).items(), key=lambda kv: (kv[1], kv[0]))
+        stop = len(items) if stop == -1 else stop + 1
+        return [m for m, _ in items[start:stop]]
+
+    def cmd_zrem(self, key: str, *members: str) -> int:
+        zset = self._zset(key)
+        removed = sum(1 for m in members if zset.pop(_b(m), None) is not None)
+        if key in self.zsets and not zset:
+            self._del(key)
+        return removed
+
+    def cmd_scan(self, cursor: str, _m: str, pattern: str, _c: str, count: int) -> list[Any]:
+        regex = _glob(pattern)
+        keys = sorted(k for k in list(self.hashes) + list(self.zsets) if regex.fullmatch(k))
+        keys = [k for k in keys if self._alive(k)]
+        start = int(cursor)
+        page = keys[start : start + int(count)]
+        after = start + int(count)
+        return [_b(after if after < len(keys) else 0), [_b(k) for k in page]]
+
+    # -- scripts (see the .lua files of the same names) --------------------------------------------
+    def script_load(self, key: str, *, args: list[bytes]) -> Reply:
+        now, default_ttl, mode = int(args[0]), int(args[1]), args[2]
+        fields = self._hash(key)
+        if fields is None:
+            return None
+        flat = [x for pair in fields.items() for x in pair]
+        if mode == b"peek":
+            return [now + self.cmd_pttl(key), 0, flat]
+        ttl = int(fields.get(b"#t", default_ttl))
+        expires = now + ttl
+        if b"#x" in fields:
+            expires = min(expires, int(fields[b"#x"]))
+        if expires <= now:
+            self._del(key)
+            return None
+        self._pexpire(key, expires - now)
+        fields[b"#a"] = args[0]
+        due = 0
+        if b"#u" in fields and (b"#i" not in fields or now - int(fields[b"#i"]) >= ttl):
+            fields[b"#i"] = args[0]
+            due = 1
+        if mode == b"touch" and not due:
+            flat = []
+        return [expires, due, flat]
+
+    def script_create(self, key: str, *, args: list[bytes]) -> Reply:
+        if self._alive(key):
+            return 0
+        self.hashes[key] = dict(zip(args[1::2], args[2::2], strict=True))
+        self._pexpire(key, int(args[0]))
+        return 1
+
+    def script_save(self, key: str, new_key: str | None = None, *, args: list[bytes]) -> Reply:
+        now = int(args[0])
+        if not self._alive(key):
+            return 0
+        if new_key is not None:
+            if self._alive(new_key):
+                return -1
+            self.hashes[new_key] = self.hashes.pop(key)
+            self.expires[new_key] = self.expires.pop(key)
+            key = new_key
+        fields = self.hashes[key]
+        last_set = 3 + 2 * int(args[2])
+        fields.update(zip(args[3:last_set:2], args[4:last_set:2], strict=True))
+        for name in args[last_set:]:
+            fields.pop(name, None)
+        fields[b"#a"] = args[0]
+        expires = now + int(fields.get(b"#t", args[1]))
+        if b"#x" in fields:
+            expires = min(expires, int(fields[b"#x"]))
+        if expires <= now:
+            self._del(key)
+            return 0
+        self._pexpire(key, expires - now)
+        return expires
+
+    def script_index_add(self, key: str, *, args: list[bytes]) -> Reply:
+        now, score = int(args[0]), float(args[1])
+        self._alive(key)  # drops an expired index first
+        zset = self.zsets.setdefault(key, {})
+        for member in [m for m, s in zset.items() if s < now]:
+            del zset[member]
+        for member in args[2:]:
+            zset[member] = score
+        if not zset:
+            self._del(key)
+            return 0
+        self._pexpire(key, int(max(zset.values())) - now)
+        return 1
+
+
+class MemoryDriver:
+    """Runs batches on a `MemoryServer`; no I/O, so one class serves sync and async stores."""
+
+    backend = "memory"
+
+    def __init__(self, server: MemoryServer) -> None:
+        self.server = server
+        self.round_trips = 0
+
+    def execute(self, batch: Batch) -> list[Reply]:
+        self.round_trips += 1
+        return self.server.execute(batch)
+
+    def close(self) -> None:
+        pass
+
+
+class AsyncMemoryDriver(MemoryDriver):
+    """`MemoryDriver` with the async driver's signatures."""
+
+    async def execute(self, batch: Batch) -> list[Reply]:  # type: ignore[override]
+        return super().execute(batch)
+
+    async def close(self) -> None:  # type: ignore[override]
+        pass

@@ -1,0 +1,422 @@
+"""The sans-IO core: every store operation as a plan of Redis command batches.
+
+A plan is a generator: it yields a batch (a list of `Command` / `Script` calls sent in one round
+trip), receives the list of replies, and returns the operation's result. It imports neither redis nor
+asyncio; `_drivers` run plans against redis-py (sync or async) and `_memory` runs them in-process.
+
+Invariants:
+- one round trip per batch; `get` is one batch (load and slide together), `save` one batch;
+- a save never brings back a session that is gone (the save script checks, atomically);
+- only changed fields travel: keys set and keys deleted since load;
+- nothing is written before size and serializability checks pass.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable, Generator, Iterable
+from dataclasses import dataclass
+from typing import Any, TypeVar
+
+from . import _layout as F
+from ._codec import codec
+from ._ids import is_valid_id, new_session_id, slot_tag
+from ._layout import KeyLayout
+from .config import SessionConfig
+from .errors import SessionError, SessionTooLarge
+from .results import HealthReport, SessionPage
+from .session import Session
+
+T = TypeVar("T")
+
+
+@dataclass(frozen=True, slots=True)
+class Command:
+    """A plain Redis command."""
+
+    args: tuple[Any, ...]
+
+
+@dataclass(frozen=True, slots=True)
+class Script:
+    """A call of one of the Lua scripts in `redis_sessions._scripts`."""
+
+    name: str
+    keys: tuple[str, ...]
+    args: tuple[Any, ...]
+
+
+Call = Command | Script
+Batch = list[Call]
+Plan = Generator[Batch, list[Any], T]
+
+
+def wall_clock_ms() -> int:
+    return time.time_ns() // 1_000_000
+
+
+class Core:
+    """What every plan needs: settings, key layout, codec and clock."""
+
+    def __init__(self, config: SessionConfig, clock: Callable[[], int] = wall_clock_ms) -> None:
+        self.config = config
+        self.keys = KeyLayout(config.key_prefix)
+        self.encode, self.decode = codec(config.serializer)
+        self.now_ms = clock
+        self.ttl_ms = config.ttl * 1000
+
+    # -- sessions in and out of hashes -----------------------------------------------------------
+    def new_session(self, data: dict[str, Any] | None, user_id: str | None, ttl: int | None) -> Session:
+        now = self.now_ms()
+        deadline = None
+        if self.config.absolute_ttl is not None:
+            deadline = now + self.config.absolute_ttl * 1000
+        if ttl is not None and (isinstance(ttl, bool) or not isinstance(ttl, int) or ttl <= 0):
+            raise ValueError("ttl must be a positive whole number of seconds")
+        expires = now + (ttl * 1000 if ttl else self.ttl_ms)
+        if deadline is not None:
+            expires = min(expires, deadline)
+        session = Session(
+            new_session_id(),
+            dict(data or {}),
+            user_id=None,
+            created_ms=now,
+            accessed_ms=now,
+            expires_ms=expires,
+            ttl=ttl,
+            deadline_ms=deadline,
+            is_new=True,
+        )
+        session.user_id = user_id
+        return session
+
+    def from_hash(self, session_id: str, fields: list[bytes], expires_ms: int) -> Session:
+        data: dict[str, Any] = {}
+        meta: dict[str, bytes] = {}
+        decode = self.decode
+        for i in range(0, len(fields), 2):
+            name = fields[i].decode()
+            if name[0] == F.DATA:
+                data[name[1:]] = decode(fields[i + 1])
+            else:
+                meta[name] = fields[i + 1]
+        created = int(meta.get(F.CREATED, 0))
+        ttl = meta.get(F.TTL)
+        deadline = meta.get(F.DEADLINE)
+        user = meta.get(F.USER)
+        return Session(
+            session_id,
+            data,
+            user_id=user.decode() if user is not None else None,
+            created_ms=created,
+            accessed_ms=int(meta.get(F.ACCESSED, created)),
+            expires_ms=expires_ms,
+            ttl=int(ttl) // 1000 if ttl is not None else None,
+            deadline_ms=int(deadline) if deadline is not None else None,
+            is_new=False,
+        )
+
+    def _session_ttl_ms(self, session: Session) -> int:
+        return session._ttl * 1000 if session._ttl else self.ttl_ms
+
+    def _check_size(self, session: Session, encoded: dict[str, bytes]) -> None:
+        size = 0
+        for key, value in session._data.items():
+            blob = encoded.get(key)
+            if blob is None:
+                blob = self.encode(value)
+            size += len(key.encode()) + 1 + len(blob)
+        if size > self.config.max_size:
+            raise SessionTooLarge(size, self.config.max_size)
+
+    def changes(self, session: Session, now: int) -> tuple[list[Any], list[str]]:
+        """Field/value pairs to write and fields to delete; raises before anything is sent."""
+        to_set, to_delete = session._changes()
+        encoded = {key: self.encode(value) for key, value in to_set.items()}
+        self._check_size(session, encoded)
+        pairs: list[Any] = []
+        for key, blob in encoded.items():
+            pairs += (F.DATA + key, blob)
+        deleted = [F.DATA + key for key in to_delete]
+        if session.user_id != session._stored_user_id:
+            if session.user_id is None:
+                deleted += (F.USER, F.INDEXED)
+            else:
+                pairs += (F.USER, session.user_id, F.INDEXED, now)
+        return pairs, deleted
+
+    def index_score(self, session: Session, now: int) -> int:
+        """Until when an index entry pushed now stays valid without another push (see load.lua)."""
+        score = now + 2 * self._session_ttl_ms(session)
+        if session._deadline_ms is not None:
+            score = min(score, session._deadline_ms)
+        return score
+
+    # -- calls ------------------------------------------------------------------------------------
+    def load_call(self, session_id: str, now: int, mode: str) -> Script:
+        return Script("load", (self.keys.session_key(session_id),), (now, self.ttl_ms, mode))
+
+    def index_add(self, session: Session, now: int) -> Script:
+        assert session.user_id is not None
+        key = self.keys.user_key(session.user_id)
+        return Script("index_add", (key,), (now, self.index_score(session, now), session.id))
+
+    def index_remove(self, user_id: str, *session_ids: str) -> Command:
+        return Command(("ZREM", self.keys.user_key(user_id), *session_ids))
+
+
+# -- plans -----------------------------------------------------------------------------------------
+def load(core: Core, session_id: str, mode: str = "get") -> Plan[Session | None]:
+    """Load a session: `get` slides its expiry, `peek` leaves it alone."""
+    if not is_valid_id(session_id):
+        return None
+    now = core.now_ms()
+    (reply,) = yield [core.load_call(session_id, now, mode)]
+    if not reply:
+        return None
+    session = core.from_hash(session_id, reply[2], int(reply[0]))
+    yield from _push_index(core, session, reply[1], now)
+    return session
+
+
+def touch(core: Core, session_id: str) -> Plan[bool]:
+    """Slide a session's expiry without loading its data; False when it does not exist."""
+    if not is_valid_id(session_id):
+        return False
+    now = core.now_ms()
+    (reply,) = yield [core.load_call(session_id, now, "touch")]
+    if not reply:
+        return False
+    if reply[2]:  # the script sends the fields only when the user index is due
+        yield from _push_index(core, core.from_hash(session_id, reply[2], int(reply[0])), 1, now)
+    return True
+
+
+def _push_index(core: Core, session: Session, due: int, now: int) -> Plan[None]:
+    # At most once per ttl per session: keeps the user index alive under read-only traffic.
+    if due and session.user_id is not None:
+        yield [core.index_add(session, now)]
+
+
+def save(core: Core, session: Session) -> Plan[bool]:
+    """Persist `session`'s changes (create it when new; move it when regeneration is asked).
+
+    Returns False, storing nothing, when the stored session is gone.
+    """
+    now = core.now_ms()
+    if session._is_new:
+        if session._regenerate_requested:
+            session._id = new_session_id(slot_tag(session._id))
+            session._regenerate_requested = False
+        return (yield from _create(core, session, now))
+    pairs, deleted = core.changes(session, now)
+    old_id = session.id
+    keys = [core.keys.session_key(old_id)]
+    batch: Batch = []
+    new_id = old_id
+    if session._regenerate_requested:
+        new_id = new_session_id(slot_tag(old_id))
+        keys.append(core.keys.session_key(new_id))
+    stored_user, user = session._stored_user_id, session.user_id
+    if stored_user is not None and (stored_user != user or new_id != old_id):
+        batch.append(core.index_remove(stored_user, old_id))
+    n_set = len(pairs) // 2
+    batch.insert(0, Script("save", tuple(keys), (now, core.ttl_ms, n_set, *pairs, *deleted)))
+    if user is not None and (user != stored_user or new_id != old_id):
+        session._id = new_id  # index_add reads it
+        batch.append(core.index_add(session, now))
+        session._id = old_id
+    replies = yield batch
+    expires = int(replies[0])
+    if expires == -1:
+        raise SessionError("session id collision on regenerate; nothing was stored")
+    if expires == 0:
+        return False
+    session._id = new_id
+    session._regenerate_requested = False
+    session._mark_saved(expires, now)
+    return True
+
+
+def _create(core: Core, session: Session, now: int) -> Plan[bool]:
+    encoded = {key: core.encode(value) for key, value in session._data.items()}
+    core._check_size(session, encoded)
+    pairs: list[Any] = [F.CREATED, session._created_ms, F.ACCESSED, now]
+    for key, blob in encoded.items():
+        pairs += (F.DATA + key, blob)
+    if session._ttl:
+        pairs += (F.TTL, session._ttl * 1000)
+    if session._deadline_ms is not None:
+        pairs += (F.DEADLINE, session._deadline_ms)
+    if session.user_id is not None:
+        pairs += (F.USER, session.user_id, F.INDEXED, now)
+    expires = now + core._session_ttl_ms(session)
+    if session._deadline_ms is not None:
+        expires = min(expires, session._deadline_ms)
+    if expires <= now:
+        return False
+    batch: Batch = [Script("create", (core.keys.session_key(session.id),), (expires - now, *pairs))]
+    if session.user_id is not None:
+        batch.append(core.index_add(session, now))
+    replies = yield batch
+    if not replies[0]:
+        raise SessionError("session id collision on create; nothing was stored")
+    session._mark_saved(expires, now)
+    return True
+
+
+def regenerate(core: Core, session: Session) -> Plan[Session]:
+    """Move `session` (with its pending changes) to a fresh id; the old id stops working."""
+    session._regenerate_requested = True
+    if not (yield from save(core, session)):
+        session._regenerate_requested = False
+        raise SessionError("cannot regenerate: the session no longer exists")
+    return session
+
+
+def delete(core: Core, session_id: str, user_id: str | None = None) -> Plan[bool]:
+    """Delete one session (and its user index entry when `user_id` is known)."""
+    if not is_valid_id(session_id):
+        return False
+    batch: Batch = [Command(("DEL", core.keys.session_key(session_id)))]
+    if user_id is not None:
+        batch.append(core.index_remove(user_id, session_id))
+    replies = yield batch
+    return bool(replies[0])
+
+
+def delete_any(core: Core, session: str | Session) -> Plan[bool]:
+    if isinstance(session, Session):
+        return (yield from delete(core, session.id, session._stored_user_id))
+    return (yield from delete(core, session))
+
+
+def exists(core: Core, session_id: str) -> Plan[bool]:
+    if not is_valid_id(session_id):
+        return False
+    (reply,) = yield [Command(("EXISTS", core.keys.session_key(session_id)))]
+    return bool(reply)
+
+
+def ttl(core: Core, session_id: str) -> Plan[float | None]:
+    if not is_valid_id(session_id):
+        return None
+    (reply,) = yield [Command(("PTTL", core.keys.session_key(session_id)))]
+    return None if reply < 0 else reply / 1000
+
+
+def _peek_all(core: Core, session_ids: list[str], now: int) -> Plan[list[Session | None]]:
+    replies = yield [core.load_call(session_id, now, "peek") for session_id in session_ids]
+    return [
+        core.from_hash(session_id, reply[2], int(reply[0])) if reply else None
+        for session_id, reply in zip(session_ids, replies, strict=True)
+    ]
+
+
+def sessions_for_user(core: Core, user_id: str) -> Plan[list[Session]]:
+    """The live sessions bound to `user_id`, oldest first; prunes index entries of dead ones."""
+    now = core.now_ms()
+    key = core.keys.user_key(user_id)
+    (members,) = yield [Command(("ZRANGEBYSCORE", key, now, "+inf"))]
+    ids = [m.decode() for m in members]
+    if not ids:
+        return []
+    loaded = yield from _peek_all(core, ids, now)
+    live = [s for s in loaded if s is not None and s.user_id == user_id]
+    stale = [i for i, s in zip(ids, loaded, strict=True) if s is None or s.user_id != user_id]
+    if stale:
+        yield [core.index_remove(user_id, *stale)]
+    return sorted(live, key=lambda s: s._created_ms)
+
+
+def delete_user_sessions(core: Core, user_id: str, except_id: str | None) -> Plan[int]:
+    """Delete every session of `user_id` but `except_id`; returns how many existed."""
+    key = core.keys.user_key(user_id)
+    (members,) = yield [Command(("ZRANGE", key, 0, -1))]
+    targets = [m.decode() for m in members if m.decode() != except_id]
+    if not targets:
+        return 0
+    batch: Batch = [Command(("DEL", core.keys.session_key(i))) for i in targets if is_valid_id(i)]
+    replies = yield [*batch, core.index_remove(user_id, *targets)]
+    return sum(int(r) for r in replies[:-1])
+
+
+def _parse_cursor(cursor: str | None) -> tuple[str, int]:
+    if cursor is None:
+        return "0", 0
+    scan, sep, skip = cursor.rpartition(":")
+    if not sep or not skip.isdigit():
+        raise ValueError(f"not a cursor from list_sessions: {cursor!r}")
+    return scan, int(skip)
+
+
+def list_sessions(core: Core, limit: int, cursor: str | None) -> Plan[SessionPage]:
+    """One page of sessions by SCAN (never KEYS): each session alive throughout appears."""
+    if limit < 1:
+        raise ValueError("limit must be at least 1")
+    scan, skip = _parse_cursor(cursor)
+    ids: list[str] = []
+    next_cursor: str | None = None
+    while True:
+        ((after, keys),) = yield [
+            Command(("SCAN", scan, "MATCH", core.keys.scan_pattern, "COUNT", max(limit, 10)))
+        ]
+        after = after.decode() if isinstance(after, bytes) else str(after)
+        batch_ids = [i for i in map(core.keys.session_id, keys) if i is not None][skip:]
+        room = limit - len(ids)
+        if len(batch_ids) > room:
+            ids += batch_ids[:room]
+            next_cursor = f"{scan}:{skip + room}"
+            break
+        ids += batch_ids
+        scan, skip = after, 0
+        if after == "0":
+            break
+        if len(ids) == limit:
+            next_cursor = f"{after}:0"
+            break
+    sessions = (yield from _peek_all(core, ids, core.now_ms())) if ids else []
+    return SessionPage([s for s in sessions if s is not None], next_cursor)
+
+
+def count(core: Core) -> Plan[int]:
+    """Number of live sessions, by SCAN in steps of 1000 keys (never blocks Redis)."""
+    scan: Any = "0"
+    total = 0
+    while True:
+        ((scan, keys),) = yield [Command(("SCAN", scan, "MATCH", core.keys.scan_pattern, "COUNT", 1000))]
+        total += sum(1 for key in keys if core.keys.session_id(key) is not None)
+        if scan in (0, b"0", "0"):
+            return total
+
+
+def health(core: Core, backend: str) -> Plan[HealthReport]:
+    started = time.perf_counter()
+    yield [Command(("PING",))]
+    latency = (time.perf_counter() - started) * 1000
+    return HealthReport(ok=True, backend=backend, latency_ms=latency, degraded=False, detail="PING ok")
+
+
+def gather(plans: Iterable[Plan[T]]) -> Plan[list[T]]:
+    """Run several plans in lockstep: one round trip per step for all of them together."""
+    running = list(plans)
+    results: dict[int, T] = {}
+    pending: dict[int, Batch] = {}
+    for n, plan in enumerate(running):
+        try:
+            pending[n] = next(plan)
+        except StopIteration as done:
+            results[n] = done.value
+    while pending:
+        order = list(pending)
+        replies = yield [call for n in order for call in pending[n]]
+        offset = 0
+        for n in order:
+            size = len(pending[n])
+            try:
+                pending[n] = running[n].send(replies[offset : offset + size])
+            except StopIteration as done:
+                results[n] = done.value
+                del pending[n]
+            offset += size
+    return [results[n] for n in range(len(running))]

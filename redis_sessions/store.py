@@ -1,0 +1,267 @@
+"""`SessionStore` and `AsyncSessionStore`: thin drivers that run the plans of `_plan`.
+
+Both have the same methods with the same semantics (a parity test keeps them so); each method builds
+a plan and runs it, one round trip per batch the plan yields.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterable
+from types import TracebackType
+from typing import Any, TypeVar
+
+from . import _plan as P
+from ._drivers import AsyncRedisDriver, RedisDriver
+from ._memory import AsyncMemoryDriver, MemoryDriver, server_for
+from .config import SessionConfig
+from .errors import BackendUnavailable
+from .results import HealthReport, SessionPage
+from .session import Session
+from .signing import SessionIdSigner
+
+T = TypeVar("T")
+
+
+class _Base:
+    def __init__(self, config: SessionConfig, *, clock: Callable[[], int] | None = None) -> None:
+        self.config = config
+        self.signer = SessionIdSigner(config.secret_keys)
+        self._core = P.Core(config, clock) if clock else P.Core(config)
+
+    def new_session(
+        self,
+        data: dict[str, Any] | None = None,
+        *,
+        user_id: str | None = None,
+        ttl: int | None = None,
+    ) -> Session:
+        """Return an unsaved session under a fresh id (no I/O); `save` stores it."""
+        return self._core.new_session(data, user_id, ttl)
+
+    def now_ms(self) -> int:
+        """The store's clock, in epoch milliseconds."""
+        return self._core.now_ms()
+
+    @property
+    def round_trips(self) -> int:
+        """Round trips to the backend so far (one per batch; for tests and metrics)."""
+        return int(self._driver.round_trips)  # type: ignore[attr-defined]
+
+    def _unhealthy(self, exc: BackendUnavailable) -> HealthReport:
+        return HealthReport(False, self._driver.backend, None, False, str(exc))  # type: ignore[attr-defined]
+
+
+class SessionStore(_Base):
+    """Sessions in Redis (or ``memory://``), for sync code. See `AsyncSessionStore` for the docs;
+    every method here has the same name, arguments and semantics, without ``await``.
+    """
+
+    def __init__(self, config: SessionConfig, *, clock: Callable[[], int] | None = None) -> None:
+        super().__init__(config, clock=clock)
+        if config.url.startswith("memory:"):
+            self._driver: RedisDriver | MemoryDriver = MemoryDriver(server_for(config.url))
+        else:
+            self._driver = RedisDriver(config)
+
+    def _run(self, plan: P.Plan[T]) -> T:
+        try:
+            batch = next(plan)
+            while True:
+                batch = plan.send(self._driver.execute(batch))
+        except StopIteration as done:
+            return done.value  # type: ignore[no-any-return]
+
+    def create(
+        self,
+        data: dict[str, Any] | None = None,
+        *,
+        user_id: str | None = None,
+        ttl: int | None = None,
+    ) -> Session:
+        session = self._core.new_session(data, user_id, ttl)
+        self._run(P.save(self._core, session))
+        return session
+
+    def get(self, session_id: str) -> Session | None:
+        return self._run(P.load(self._core, session_id))
+
+    def save(self, session: Session) -> bool:
+        return self._run(P.save(self._core, session))
+
+    def delete(self, session: str | Session) -> bool:
+        return self._run(P.delete_any(self._core, session))
+
+    def exists(self, session_id: str) -> bool:
+        return self._run(P.exists(self._core, session_id))
+
+    def touch(self, session_id: str) -> bool:
+        return self._run(P.touch(self._core, session_id))
+
+    def ttl(self, session_id: str) -> float | None:
+        return self._run(P.ttl(self._core, session_id))
+
+    def regenerate(self, session: Session) -> Session:
+        return self._run(P.regenerate(self._core, session))
+
+    def sessions_for_user(self, user_id: str) -> list[Session]:
+        return self._run(P.sessions_for_user(self._core, user_id))
+
+    def delete_user_sessions(self, user_id: str, *, except_id: str | None = None) -> int:
+        return self._run(P.delete_user_sessions(self._core, user_id, except_id))
+
+    def list_sessions(self, *, limit: int = 100, cursor: str | None = None) -> SessionPage:
+        return self._run(P.list_sessions(self._core, limit, cursor))
+
+    def count(self) -> int:
+        return self._run(P.count(self._core))
+
+    def save_many(self, sessions: Iterable[Session]) -> None:
+        self._run(P.gather(P.save(self._core, s) for s in sessions))
+
+    def delete_many(self, session_ids: Iterable[str]) -> int:
+        return sum(self._run(P.gather(P.delete(self._core, i) for i in session_ids)))
+
+    def health(self) -> HealthReport:
+        try:
+            return self._run(P.health(self._core, self._driver.backend))
+        except BackendUnavailable as exc:
+            return self._unhealthy(exc)
+
+    def close(self) -> None:
+        self._driver.close()
+
+    def __enter__(self) -> SessionStore:
+        return self
+
+    def __exit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        self.close()
+
+
+class AsyncSessionStore(_Base):
+    """Sessions in Redis (or ``memory://``), for async code.
+
+    Every method is one plan of `redis_sessions._plan`; a round trip is one batch of it. Raises
+    `BackendUnavailable` while Redis cannot be reached (within `connect_timeout` /
+    `command_timeout` seconds), `SessionTooLarge` and `SerializationError` before storing anything.
+    """
+
+    def __init__(self, config: SessionConfig, *, clock: Callable[[], int] | None = None) -> None:
+        super().__init__(config, clock=clock)
+        if config.url.startswith("memory:"):
+            self._driver: AsyncRedisDriver | AsyncMemoryDriver = AsyncMemoryDriver(server_for(config.url))
+        else:
+            self._driver = AsyncRedisDriver(config)
+
+    async def _run(self, plan: P.Plan[T]) -> T:
+        try:
+            batch = next(plan)
+            while True:
+                batch = plan.send(await self._driver.execute(batch))
+        except StopIteration as done:
+            return done.value  # type: ignore[no-any-return]
+
+    async def create(
+        self,
+        data: dict[str, Any] | None = None,
+        *,
+        user_id: str | None = None,
+        ttl: int | None = None,
+    ) -> Session:
+        """Create and store a session at once (one round trip).
+
+        `ttl` (seconds) is this session's own idle timeout from then on; `user_id` binds it to the
+        per-user index.
+        """
+        session = self._core.new_session(data, user_id, ttl)
+        await self._run(P.save(self._core, session))
+        return session
+
+    async def get(self, session_id: str) -> Session | None:
+        """Load a session and slide its expiry to its full idle timeout, never past its absolute
+        deadline (one round trip). None when missing, expired or not an id."""
+        return await self._run(P.load(self._core, session_id))
+
+    async def save(self, session: Session) -> bool:
+        """Store what changed (keys set, keys deleted, user binding) and slide the expiry.
+
+        Returns False, storing nothing, when the session was deleted, expired or regenerated
+        meanwhile: a save never brings a session back. Raises `SessionTooLarge` /
+        `SerializationError` before anything is stored.
+        """
+        return await self._run(P.save(self._core, session))
+
+    async def delete(self, session: str | Session) -> bool:
+        """Delete a session by id or object (then its user index entry goes in the same round
+        trip); True if it existed."""
+        return await self._run(P.delete_any(self._core, session))
+
+    async def exists(self, session_id: str) -> bool:
+        """True if the session exists (no TTL change)."""
+        return await self._run(P.exists(self._core, session_id))
+
+    async def touch(self, session_id: str) -> bool:
+        """Slide the session's expiry as `get` does, without loading it; False if missing."""
+        return await self._run(P.touch(self._core, session_id))
+
+    async def ttl(self, session_id: str) -> float | None:
+        """Seconds left before the session expires; None if missing (no TTL change)."""
+        return await self._run(P.ttl(self._core, session_id))
+
+    async def regenerate(self, session: Session) -> Session:
+        """Move the session, with its pending changes, to a fresh id; the old id stops working
+        (session fixation defence, as Django's `cycle_key`). Raises `SessionError` if the
+        stored session no longer exists. Returns the same object, now with the new id."""
+        return await self._run(P.regenerate(self._core, session))
+
+    async def sessions_for_user(self, user_id: str) -> list[Session]:
+        """The user's live sessions, oldest first (no TTL change); prunes stale index entries."""
+        return await self._run(P.sessions_for_user(self._core, user_id))
+
+    async def delete_user_sessions(self, user_id: str, *, except_id: str | None = None) -> int:
+        """Delete every session of the user except `except_id` ("log out everywhere else");
+        returns how many were deleted."""
+        return await self._run(P.delete_user_sessions(self._core, user_id, except_id))
+
+    async def list_sessions(self, *, limit: int = 100, cursor: str | None = None) -> SessionPage:
+        """At most `limit` sessions and a cursor for the next page (None at the end), by SCAN:
+        never KEYS. A session alive for the whole walk is listed at least once."""
+        return await self._run(P.list_sessions(self._core, limit, cursor))
+
+    async def count(self) -> int:
+        """Number of live sessions under this key prefix, counted by SCAN in small steps."""
+        return await self._run(P.count(self._core))
+
+    async def save_many(self, sessions: Iterable[Session]) -> None:
+        """Save several sessions in one round trip."""
+        await self._run(P.gather(P.save(self._core, s) for s in sessions))
+
+    async def delete_many(self, session_ids: Iterable[str]) -> int:
+        """Delete several sessions in one round trip; returns how many existed."""
+        return sum(await self._run(P.gather(P.delete(self._core, i) for i in session_ids)))
+
+    async def health(self) -> HealthReport:
+        """PING the backend; never raises (`ok` is False and `detail` says why)."""
+        try:
+            return await self._run(P.health(self._core, self._driver.backend))
+        except BackendUnavailable as exc:
+            return self._unhealthy(exc)
+
+    async def close(self) -> None:
+        """Close the connection pool."""
+        await self._driver.close()
+
+    async def __aenter__(self) -> AsyncSessionStore:
+        return self
+
+    async def __aexit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        await self.close()

@@ -1,0 +1,60 @@
+"""Shared fixtures: one private redis-server per test run, unique key prefixes, store factories."""
+
+from __future__ import annotations
+
+import itertools
+from collections.abc import Iterator
+from typing import Any
+
+import pytest
+import redis
+
+from redis_sessions import SessionConfig
+from tests.redis_server import redis_required, redis_server
+
+SECRET = "test-secret-key-0123456789abcdef"
+_prefixes = itertools.count()
+
+
+@pytest.fixture(scope="session")
+def redis_url() -> Iterator[str]:
+    """URL of the test run's redis-server; skips (or fails under REQUIRE_REDIS=1) without one."""
+    try:
+        with redis_server() as url:
+            yield url
+    except FileNotFoundError:
+        if redis_required():
+            raise
+        pytest.skip("redis-server not installed")
+
+
+@pytest.fixture
+def redis_client(redis_url: str) -> Iterator[redis.Redis]:
+    client = redis.Redis.from_url(redis_url)
+    yield client
+    client.close()
+
+
+@pytest.fixture
+def key_prefix(request: pytest.FixtureRequest) -> str:
+    """A key prefix no other test uses (tests never FLUSHALL)."""
+    return f"t{next(_prefixes)}:"
+
+
+@pytest.fixture(params=["memory", "redis"])
+def backend_url(request: pytest.FixtureRequest) -> str:
+    if request.param == "memory":
+        return "memory://tests"
+    return str(request.getfixturevalue("redis_url"))
+
+
+@pytest.fixture
+def make_config(backend_url: str, key_prefix: str) -> Any:
+    """Build a `SessionConfig` on the parametrized backend with this test's prefix."""
+
+    def make(**overrides: Any) -> SessionConfig:
+        values: dict[str, Any] = {"url": backend_url, "secret_keys": [SECRET], "key_prefix": key_prefix}
+        values.update(overrides)
+        return SessionConfig(**values)
+
+    return make
