@@ -9,4 +9,4 @@ bash scripts/setup.sh
 .venv/bin/ruff format --check .
 .venv/bin/mypy -p redis_sessions
 .venv/bin/mypy tests example_apps benchmarks
-REQUIRE_REDIS=1 .venv/bin/python -m pytest "$@"
+REQUIRE_REDIS=1 .venv/bin/pytest "$@"

@@ -1,8 +1,11 @@
-"""Start a private redis-server on a free 127.0.0.1 port for the tests (never a shared one)."""
+"""Test helpers: a private `redis-server` on a free 127.0.0.1 port, for this suite and for yours.
+
+    with redis_server() as url:   # "redis://127.0.0.1:<port>/0", gone after the block
+        store = SessionStore(SessionConfig(url=url, secret_keys=["..."]))
+"""
 
 from __future__ import annotations
 
-import os
 import shutil
 import socket
 import subprocess
@@ -19,9 +22,11 @@ def free_port() -> int:
 
 
 @contextmanager
-def redis_server() -> Iterator[str]:
-    """Yield the URL of a fresh redis-server; stop it afterwards. Raises if none is installed."""
-    binary = shutil.which("redis-server")
+def redis_server(binary: str | None = None) -> Iterator[str]:
+    """Start `redis-server` (from PATH unless `binary` is given) without persistence on a free
+    loopback port; yield its URL; stop it afterwards. Raises `FileNotFoundError` if none is
+    installed, `RuntimeError` if it does not answer PING within 10 seconds."""
+    binary = binary or shutil.which("redis-server")
     if binary is None:
         raise FileNotFoundError("redis-server is not on PATH")
     port = free_port()
@@ -49,7 +54,3 @@ def redis_server() -> Iterator[str]:
         finally:
             proc.terminate()
             proc.wait(timeout=10)
-
-
-def redis_required() -> bool:
-    return os.environ.get("REQUIRE_REDIS") == "1"
