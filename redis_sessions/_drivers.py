@@ -25,6 +25,10 @@ _UNREACHABLE = (redis.ConnectionError, redis.TimeoutError, OSError)
 _SHAS = {name: hashlib.sha1(_scripts.source(name).encode()).hexdigest() for name in _scripts.NAMES}
 
 
+# Sent when Redis answers NOSCRIPT (first use, restart, SCRIPT FLUSH): one round trip.
+_LOAD_SCRIPTS: Batch = [Command(("SCRIPT", "LOAD", _scripts.source(name))) for name in _scripts.NAMES]
+
+
 def _args(call: Command | Script) -> tuple[Any, ...]:
     if isinstance(call, Script):
         return ("EVALSHA", _SHAS[call.name], len(call.keys), *call.keys, *call.args)
@@ -63,8 +67,13 @@ class RedisDriver:
         self.client = redis.Redis.from_url(config.url, **_client_options(config))
         self.round_trips = 0
 
-    def _send(self, calls: list[Command | Script]) -> list[Any]:
+    def _send(self, calls: Batch) -> list[Any]:
         self.round_trips += 1
+        if len(calls) == 1:  # the common case: skip the pipeline's bookkeeping
+            try:
+                return [self.client.execute_command(*_args(calls[0]))]  # type: ignore[no-untyped-call]
+            except ResponseError as exc:
+                return [exc]
         pipe = self.client.pipeline(transaction=False)
         for call in calls:
             pipe.execute_command(*_args(call))  # type: ignore[no-untyped-call]
@@ -75,9 +84,7 @@ class RedisDriver:
             replies = self._send(batch)
             missing = _missing_scripts(batch, replies)
             if missing:
-                self.round_trips += 1
-                for name in _scripts.NAMES:
-                    self.client.script_load(_scripts.source(name))
+                self._send(_LOAD_SCRIPTS)
                 for i, reply in zip(missing, self._send([batch[i] for i in missing]), strict=True):
                     replies[i] = reply
         except _UNREACHABLE as exc:
@@ -113,9 +120,15 @@ class AsyncRedisDriver:
             self._clients[loop] = client
         return client
 
-    async def _send(self, calls: list[Command | Script]) -> list[Any]:
+    async def _send(self, calls: Batch) -> list[Any]:
         self.round_trips += 1
-        pipe = self.client.pipeline(transaction=False)
+        client = self.client
+        if len(calls) == 1:  # the common case: skip the pipeline's bookkeeping
+            try:
+                return [await client.execute_command(*_args(calls[0]))]  # type: ignore[no-untyped-call]
+            except ResponseError as exc:
+                return [exc]
+        pipe = client.pipeline(transaction=False)
         for call in calls:
             pipe.execute_command(*_args(call))
         return await pipe.execute(raise_on_error=False)
@@ -125,9 +138,7 @@ class AsyncRedisDriver:
             replies = await self._send(batch)
             missing = _missing_scripts(batch, replies)
             if missing:
-                self.round_trips += 1
-                for name in _scripts.NAMES:
-                    await self.client.script_load(_scripts.source(name))
+                await self._send(_LOAD_SCRIPTS)
                 resent = await self._send([batch[i] for i in missing])
                 for i, reply in zip(missing, resent, strict=True):
                     replies[i] = reply

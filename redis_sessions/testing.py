@@ -1,7 +1,7 @@
 """Test helpers: a private `redis-server` on a free 127.0.0.1 port, for this suite and for yours.
 
-    with redis_server() as url:   # "redis://127.0.0.1:<port>/0", gone after the block
-        store = SessionStore(SessionConfig(url=url, secret_keys=["..."]))
+with redis_server() as url:   # "redis://127.0.0.1:<port>/0", gone after the block
+    store = SessionStore(SessionConfig(url=url, secret_keys=["..."]))
 """
 
 from __future__ import annotations
@@ -32,8 +32,21 @@ def redis_server(binary: str | None = None) -> Iterator[str]:
     port = free_port()
     with tempfile.TemporaryDirectory() as workdir:
         proc = subprocess.Popen(
-            [binary, "--bind", "127.0.0.1", "--port", str(port), "--save", "", "--appendonly", "no",
-             "--dir", workdir, "--protected-mode", "yes"],
+            [
+                binary,
+                "--bind",
+                "127.0.0.1",
+                "--port",
+                str(port),
+                "--save",
+                "",
+                "--appendonly",
+                "no",
+                "--dir",
+                workdir,
+                "--protected-mode",
+                "yes",
+            ],
             stdout=subprocess.DEVNULL,
             stderr=subprocess.DEVNULL,
         )
