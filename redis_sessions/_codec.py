@@ -12,6 +12,7 @@ Encoder = Callable[[Any], bytes]
 Decoder = Callable[[bytes], Any]
 
 _json_encoder = json.JSONEncoder(ensure_ascii=False, separators=(",", ":"), allow_nan=False)
+_json_decoder = json.JSONDecoder()
 
 
 def _json_encode(value: Any) -> bytes:
@@ -23,8 +24,8 @@ def _json_encode(value: Any) -> bytes:
 
 def _json_decode(data: bytes) -> Any:
     try:
-        return json.loads(data)
-    except ValueError as exc:
+        return _json_decoder.decode(data.decode("utf-8"))
+    except ValueError as exc:  # UnicodeDecodeError is a ValueError too
         raise SerializationError(f"stored value is not valid JSON: {exc}") from exc
 
 

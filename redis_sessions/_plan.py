@@ -25,7 +25,7 @@ from ._layout import KeyLayout
 from .config import SessionConfig
 from .errors import SessionError, SessionTooLarge
 from .results import HealthReport, SessionPage
-from .session import Session
+from .session import Encoded, Session
 
 T = TypeVar("T")
 
@@ -49,6 +49,12 @@ class Script:
 Call = Command | Script
 Batch = list[Call]
 Plan = Generator[Batch, list[Any], T]
+
+
+_DATA_BYTE = ord(F.DATA)
+_CREATED, _ACCESSED, _TTL, _DEADLINE, _USER = (
+    f.encode() for f in (F.CREATED, F.ACCESSED, F.TTL, F.DEADLINE, F.USER)
+)
 
 
 def wall_clock_ms() -> int:
@@ -92,28 +98,28 @@ class Core:
 
     def from_hash(self, session_id: str, fields: list[bytes], expires_ms: int) -> Session:
         data: dict[str, Any] = {}
-        meta: dict[str, bytes] = {}
-        decode = self.decode
-        for i in range(0, len(fields), 2):
-            name = fields[i].decode()
-            if name[0] == F.DATA:
-                data[name[1:]] = decode(fields[i + 1])
+        meta: dict[bytes, bytes] = {}
+        pairs = iter(fields)
+        for name, value in zip(pairs, pairs, strict=True):
+            if name[0] == _DATA_BYTE:
+                data[name[1:].decode()] = Encoded(value)  # decoded when read
             else:
-                meta[name] = fields[i + 1]
-        created = int(meta.get(F.CREATED, 0))
-        ttl = meta.get(F.TTL)
-        deadline = meta.get(F.DEADLINE)
-        user = meta.get(F.USER)
+                meta[name] = value
+        created = int(meta.get(_CREATED, 0))
+        ttl = meta.get(_TTL)
+        deadline = meta.get(_DEADLINE)
+        user = meta.get(_USER)
         return Session(
             session_id,
             data,
             user_id=user.decode() if user is not None else None,
             created_ms=created,
-            accessed_ms=int(meta.get(F.ACCESSED, created)),
+            accessed_ms=int(meta.get(_ACCESSED, created)),
             expires_ms=expires_ms,
             ttl=int(ttl) // 1000 if ttl is not None else None,
             deadline_ms=int(deadline) if deadline is not None else None,
             is_new=False,
+            decode=self.decode,
         )
 
     def _session_ttl_ms(self, session: Session) -> int:
@@ -124,7 +130,7 @@ class Core:
         for key, value in session._data.items():
             blob = encoded.get(key)
             if blob is None:
-                blob = self.encode(value)
+                blob = value.blob if type(value) is Encoded else self.encode(value)
             size += len(key.encode()) + 1 + len(blob)
         if size > self.config.max_size:
             raise SessionTooLarge(size, self.config.max_size)
@@ -239,7 +245,7 @@ def save(core: Core, session: Session) -> Plan[bool]:
 
 
 def _create(core: Core, session: Session, now: int) -> Plan[bool]:
-    encoded = {key: core.encode(value) for key, value in session._data.items()}
+    encoded = {key: core.encode(session[key]) for key in session._data}
     core._check_size(session, encoded)
     pairs: list[Any] = [F.CREATED, session._created_ms, F.ACCESSED, now]
     for key, blob in encoded.items():

@@ -2,9 +2,22 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator, MutableMapping
+from collections.abc import Callable, Iterator, MutableMapping
 from datetime import datetime, timezone
 from typing import Any
+
+
+class Encoded:
+    """A stored value not decoded yet: a request decodes only the keys it reads."""
+
+    __slots__ = ("blob",)
+
+    def __init__(self, blob: bytes) -> None:
+        self.blob = blob
+
+
+def _no_decoder(blob: bytes) -> Any:
+    raise AssertionError("a session with encoded values needs a decoder")
 
 
 def _utc(ms: int) -> datetime:
@@ -25,6 +38,7 @@ class Session(MutableMapping[str, Any]):
         "_created_ms",
         "_data",
         "_deadline_ms",
+        "_decode",
         "_deleted",
         "_expires_ms",
         "_id",
@@ -50,9 +64,11 @@ class Session(MutableMapping[str, Any]):
         ttl: int | None,
         deadline_ms: int | None,
         is_new: bool,
+        decode: Callable[[bytes], Any] = _no_decoder,
     ) -> None:
         self._id = session_id
         self._data = data
+        self._decode = decode
         self._user_id = user_id
         self._stored_user_id = None if is_new else user_id
         self._created_ms = created_ms
@@ -70,7 +86,10 @@ class Session(MutableMapping[str, Any]):
 
     # -- mapping -------------------------------------------------------------------------------
     def __getitem__(self, key: str) -> Any:
-        return self._data[key]
+        value = self._data[key]
+        if type(value) is Encoded:
+            value = self._data[key] = self._decode(value.blob)
+        return value
 
     def __setitem__(self, key: str, value: Any) -> None:
         if not isinstance(key, str):
@@ -157,8 +176,8 @@ class Session(MutableMapping[str, Any]):
     def _changes(self) -> tuple[dict[str, Any], set[str]]:
         """Keys to write (with values) and stored keys to remove."""
         if self._rewrite:
-            return dict(self._data), set(self._stored_keys - self._data.keys())
-        return {k: self._data[k] for k in self._set}, set(self._deleted)
+            return {k: self[k] for k in self._data}, set(self._stored_keys - self._data.keys())
+        return {k: self[k] for k in self._set}, set(self._deleted)
 
     def _mark_saved(self, expires_ms: int, accessed_ms: int) -> None:
         self._is_new = False
