@@ -194,6 +194,10 @@ class MemoryServer:
         self._pexpire(key, expires - now)
         return expires
 
+    def script_delete_owned(self, key: str, *, args: list[bytes]) -> Reply:
+        fields = self._hash(key)
+        return self._del(key) if fields is not None and fields.get(b"#u") == args[0] else 0
+
     def script_index_add(self, key: str, *, args: list[bytes]) -> Reply:
         now, score = int(args[0]), float(args[1])
         self._alive(key)  # drops an expired index first

@@ -336,13 +336,13 @@ def sessions_for_user(core: Core, user_id: str) -> Plan[list[Session]]:
 
 
 def delete_user_sessions(core: Core, user_id: str, except_id: str | None) -> Plan[int]:
-    """Delete every session of `user_id` but `except_id`; returns how many existed."""
+    """Delete every session still bound to `user_id` but `except_id`; returns how many."""
     key = core.keys.user_key(user_id)
     (members,) = yield [Command(("ZRANGE", key, 0, -1))]
-    targets = [m.decode() for m in members if m.decode() != except_id]
+    targets = [i for i in (m.decode() for m in members) if i != except_id and is_valid_id(i)]
     if not targets:
         return 0
-    batch: Batch = [Command(("DEL", core.keys.session_key(i))) for i in targets if is_valid_id(i)]
+    batch: Batch = [Script("delete_owned", (core.keys.session_key(i),), (user_id,)) for i in targets]
     replies = yield [*batch, core.index_remove(user_id, *targets)]
     return sum(int(r) for r in replies[:-1])
 

@@ -8,7 +8,7 @@ from __future__ import annotations
 from functools import cache
 from importlib.resources import files
 
-NAMES = ("load", "create", "save", "index_add")
+NAMES = ("load", "create", "save", "index_add", "delete_owned")
 
 
 @cache
