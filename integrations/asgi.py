@@ -6,8 +6,8 @@ full `Session`, `regenerate_session` / `clear_session` mark it for login and log
 
 from __future__ import annotations
 
-from collections.abc import MutableMapping
-from typing import Any, Protocol
+from collections.abc import Awaitable, Callable, MutableMapping
+from typing import Any
 
 from redis_sessions import _http
 from redis_sessions.config import SessionConfig
@@ -15,20 +15,12 @@ from redis_sessions.errors import BackendUnavailable
 from redis_sessions.session import Session
 from redis_sessions.store import AsyncSessionStore
 
+# The ASGI types, as Starlette spells them (no framework import: this middleware is pure ASGI).
 Scope = MutableMapping[str, Any]
 Message = MutableMapping[str, Any]
-
-
-class Receive(Protocol):
-    async def __call__(self) -> Message: ...
-
-
-class Send(Protocol):
-    async def __call__(self, message: Message) -> None: ...
-
-
-class ASGIApp(Protocol):
-    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None: ...
+Receive = Callable[[], Awaitable[Message]]
+Send = Callable[[Message], Awaitable[None]]
+ASGIApp = Callable[[Scope, Receive, Send], Awaitable[None]]
 
 
 _UNAVAILABLE_BODY = b"Service Unavailable: session store unreachable"

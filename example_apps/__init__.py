@@ -1,0 +1,1 @@
+"""Runnable examples of redis_sessions (see ``scripts/demo.sh``)."""

@@ -1,0 +1,7 @@
+#!/usr/bin/env bash
+# The README's demo: set up, then serve example_apps/asgi_app.py on http://127.0.0.1:${PORT:-8000}/.
+# Sessions go to REDIS_URL if set, else to a private redis-server (stopped with the demo), else memory://.
+set -euo pipefail
+cd "$(dirname "${BASH_SOURCE[0]}")/.."
+bash scripts/setup.sh
+exec .venv/bin/python example_apps/serve.py
