@@ -23,7 +23,7 @@ from ._codec import codec
 from ._ids import is_valid_id, new_session_id, slot_tag
 from ._layout import KeyLayout
 from .config import SessionConfig
-from .errors import SessionError, SessionTooLarge
+from .errors import SerializationError, SessionError, SessionTooLarge
 from .results import HealthReport, SessionPage
 from .session import Encoded, Session
 
@@ -79,6 +79,9 @@ class Core:
             deadline = now + self.config.absolute_ttl * 1000
         if ttl is not None and (isinstance(ttl, bool) or not isinstance(ttl, int) or ttl <= 0):
             raise ValueError("ttl must be a positive whole number of seconds")
+        for key in data or ():
+            if not isinstance(key, str):
+                raise TypeError(f"session keys are strings, got {type(key).__name__}")
         expires = now + (ttl * 1000 if ttl else self.ttl_ms)
         if deadline is not None:
             expires = min(expires, deadline)
@@ -131,7 +134,10 @@ class Core:
             blob = encoded.get(key)
             if blob is None:
                 blob = value.blob if type(value) is Encoded else self.encode(value)
-            size += len(key.encode()) + 1 + len(blob)
+            try:
+                size += len(key.encode()) + 1 + len(blob)
+            except UnicodeEncodeError as exc:
+                raise SerializationError(f"session key is not valid UTF-8: {key!r}") from exc
         if size > self.config.max_size:
             raise SessionTooLarge(size, self.config.max_size)
 

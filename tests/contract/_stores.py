@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Callable, Iterable
-from typing import Any, Protocol
+from typing import Any, Protocol, cast
 
 import redis
 
@@ -17,6 +17,17 @@ class AnyStore(Protocol):
 
     @property
     def config(self) -> SessionConfig: ...
+
+    @property
+    def round_trips(self) -> int: ...
+
+    def new_session(
+        self,
+        data: dict[str, Any] | None = None,
+        *,
+        user_id: str | None = None,
+        ttl: int | None = None,
+    ) -> Session: ...
 
     async def create(
         self,
@@ -66,6 +77,19 @@ class SyncAsAsync:
     @property
     def config(self) -> SessionConfig:
         return self.inner.config
+
+    @property
+    def round_trips(self) -> int:
+        return self.inner.round_trips
+
+    def new_session(
+        self,
+        data: dict[str, Any] | None = None,
+        *,
+        user_id: str | None = None,
+        ttl: int | None = None,
+    ) -> Session:
+        return self.inner.new_session(data, user_id=user_id, ttl=ttl)
 
     async def create(
         self,
@@ -126,7 +150,6 @@ StoreFactory = Callable[..., AnyStore]
 """`make_store(config=None, **overrides)`: a store of this test's kind, closed after the test."""
 
 
-
 class Backend:
     """A look inside the backend, for the few promises the public API cannot show (index pruning)."""
 
@@ -139,7 +162,8 @@ class Backend:
         """Session ids in `user_id`'s index, expired or not."""
         key = self.layout.user_key(user_id)
         if self.client is not None:
-            return {m.decode() for m in self.client.zrange(key, 0, -1)}
+            members = cast(list[bytes], self.client.zrange(key, 0, -1))
+            return {m.decode() for m in members}
         return {m.decode() for m in server_for(self.url).zsets.get(key, {})}
 
 

@@ -36,11 +36,9 @@ async def make_store(
             config = make_config(**overrides)
         elif overrides:
             config = config.replace(**overrides)
-        store: AnyStore
-        if store_kind == "async":
-            store = AsyncSessionStore(config)
-        else:
-            store = SyncAsAsync(SessionStore(config))
+        store: AnyStore = (
+            AsyncSessionStore(config) if store_kind == "async" else SyncAsAsync(SessionStore(config))
+        )
         made.append(store)
         return store
 

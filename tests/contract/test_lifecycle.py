@@ -35,6 +35,22 @@ async def test_create_persists_data_at_once(store: AnyStore, make_store: StoreFa
     assert await other.exists(session.id)
 
 
+async def test_unusual_keys_round_trip(store: AnyStore) -> None:
+    data = {"": 0, "#c": 1, "#u": 2, ".dot": 3, "ключ": 4, "a b\n": 5, "{tag}": 6, "x" * 300: 7}
+    session = await store.create(data)
+    assert dict(await loaded(store, session.id)) == data
+    copy = await loaded(store, session.id)
+    for key in list(copy):
+        copy[key] = copy[key] + 100
+    del copy["#c"]
+    assert await store.save(copy)
+    expected = {key: value + 100 for key, value in data.items() if key != "#c"}
+    stored = await loaded(store, session.id)
+    assert dict(stored) == expected
+    assert stored.user_id is None  # a data key named like a metadata field stays data
+    assert stored.created_at == session.created_at
+
+
 async def test_create_without_data_stores_an_empty_session(store: AnyStore) -> None:
     session = await store.create()
     assert dict(session) == {}

@@ -1,0 +1,653 @@
+"""The sans-IO plans of `redis_sessions._plan`, driven by hand with canned replies (no server).
+
+A plan yields batches (one round trip each) and receives their replies; these tests check what each
+operation sends, in how many round trips, and what it makes of the replies.
+"""
+
+from __future__ import annotations
+
+import ast
+import json
+from datetime import datetime, timezone
+from pathlib import Path
+from typing import Any, TypeVar
+
+import pytest
+
+from redis_sessions import (
+    HealthReport,
+    SerializationError,
+    Session,
+    SessionConfig,
+    SessionError,
+    SessionPage,
+    SessionTooLarge,
+)
+from redis_sessions import _layout as F
+from redis_sessions import _plan as P
+from redis_sessions._ids import is_valid_id, slot_tag
+
+T = TypeVar("T")
+
+NOW = 1_700_000_000_000
+CREATED = NOW - 60_000
+TTL_MS = 100_000
+CONFIG = SessionConfig(secret_keys=["k"], key_prefix="p:", ttl=100, max_size=1000)
+SID = "abcdABCD0123456789-_abcdef"
+SID2 = "wxyzABCD0123456789-_abcdef"
+SID3 = "mnopABCD0123456789-_abcdef"
+
+
+def core(**overrides: Any) -> P.Core:
+    return P.Core(CONFIG.replace(**overrides), clock=lambda: NOW)
+
+
+CORE = core()
+
+
+def key(session_id: str) -> str:
+    return CORE.keys.session_key(session_id)
+
+
+def user_key(user_id: str) -> str:
+    return CORE.keys.user_key(user_id)
+
+
+def first(plan: P.Plan[Any]) -> P.Batch:
+    """The plan's first batch."""
+    return next(plan)
+
+
+def step(plan: P.Plan[Any], replies: list[Any]) -> P.Batch:
+    """Send replies and expect another batch."""
+    return plan.send(replies)
+
+
+def finish(plan: P.Plan[T], replies: list[Any]) -> T:
+    """Send the last replies and return the plan's result (it must not yield again)."""
+    try:
+        batch = plan.send(replies)
+    except StopIteration as done:
+        return done.value  # type: ignore[no-any-return]
+    raise AssertionError(f"the plan sent another batch: {batch!r}")
+
+
+def without_io(plan: P.Plan[T]) -> T:
+    """The result of a plan that must finish without sending anything."""
+    try:
+        batch = next(plan)
+    except StopIteration as done:
+        return done.value  # type: ignore[no-any-return]
+    raise AssertionError(f"the plan sent a batch: {batch!r}")
+
+
+def stored(
+    data: dict[str, Any], *, user: str | None = None, extra: dict[str, Any] | None = None
+) -> list[bytes]:
+    """The HGETALL of a stored session, as the load script returns it."""
+    fields: dict[str, Any] = {F.CREATED: CREATED, F.ACCESSED: CREATED}
+    if user is not None:
+        fields[F.USER] = user
+        fields[F.INDEXED] = CREATED
+    fields.update(extra or {})
+    flat: list[bytes] = []
+    for name, value in fields.items():
+        flat += [name.encode(), str(value).encode()]
+    for name, value in data.items():
+        flat += [(F.DATA + name).encode(), json.dumps(value).encode()]
+    return flat
+
+
+def loaded(data: dict[str, Any], *, user: str | None = None, session_id: str = SID) -> Session:
+    """A session as `load` makes it from a canned reply."""
+    plan = P.load(CORE, session_id)
+    first(plan)
+    session = finish(plan, [[NOW + TTL_MS, 0, stored(data, user=user)]])
+    assert session is not None
+    return session
+
+
+def only_script(batch: P.Batch, name: str) -> P.Script:
+    assert len(batch) == 1, batch
+    call = batch[0]
+    assert isinstance(call, P.Script)
+    assert call.name == name
+    return call
+
+
+def save_args(call: P.Script) -> tuple[dict[str, Any], list[str]]:
+    """(fields set, fields deleted) of a `save` script call."""
+    args = call.args
+    assert args[0] == NOW
+    assert args[1] == TTL_MS
+    n_set = args[2]
+    pairs = args[3 : 3 + 2 * n_set]
+    to_set = {pairs[i]: pairs[i + 1] for i in range(0, len(pairs), 2)}
+    return to_set, list(args[3 + 2 * n_set :])
+
+
+# -- the module itself -------------------------------------------------------------------------------
+
+
+def test_plan_module_does_no_io() -> None:
+    source = Path(P.__file__).read_text(encoding="utf-8")
+    imported: set[str] = set()
+    for node in ast.walk(ast.parse(source)):
+        if isinstance(node, ast.Import):
+            imported |= {alias.name.split(".")[0] for alias in node.names}
+        elif isinstance(node, ast.ImportFrom) and node.module and node.level == 0:
+            imported.add(node.module.split(".")[0])
+    assert not imported & {"redis", "asyncio", "anyio", "socket", "threading", "trio"}
+
+
+# -- load, touch ------------------------------------------------------------------------------------
+
+
+def test_load_is_one_batch_with_one_load_script() -> None:
+    plan = P.load(CORE, SID)
+    call = only_script(first(plan), "load")
+    assert call.keys == (key(SID),)
+    assert call.args == (NOW, TTL_MS, "get")
+
+    session = finish(plan, [[NOW + TTL_MS, 0, stored({"x": 1, "name": "ann"})]])
+    assert session is not None
+    assert session.id == SID
+    assert dict(session) == {"x": 1, "name": "ann"}
+    assert session.user_id is None
+    assert session.created_at == datetime.fromtimestamp(CREATED / 1000, tz=timezone.utc)
+    assert session.expires_at == datetime.fromtimestamp((NOW + TTL_MS) / 1000, tz=timezone.utc)
+    assert session.is_new is False
+    assert session.modified is False
+
+
+def test_load_of_a_missing_session() -> None:
+    plan = P.load(CORE, SID)
+    only_script(first(plan), "load")
+    assert finish(plan, [None]) is None
+
+
+@pytest.mark.parametrize("bad", ["", "short", SID + "x", SID[:-1] + ".", "é" * 26])
+def test_load_of_a_non_id_sends_nothing(bad: str) -> None:
+    assert without_io(P.load(CORE, bad)) is None
+
+
+def test_peek_mode_is_passed_to_the_script() -> None:
+    plan = P.load(CORE, SID, "peek")
+    assert only_script(first(plan), "load").args[2] == "peek"
+
+
+def test_load_pushes_the_user_index_when_due() -> None:
+    plan = P.load(CORE, SID)
+    first(plan)
+    batch = step(plan, [[NOW + TTL_MS, 1, stored({"x": 1}, user="u1")]])
+    call = only_script(batch, "index_add")
+    assert call.keys == (user_key("u1"),)
+    assert call.args == (NOW, NOW + 2 * TTL_MS, SID)
+    session = finish(plan, [1])
+    assert session is not None
+    assert session.user_id == "u1"
+
+
+def test_load_does_not_push_the_index_when_not_due() -> None:
+    plan = P.load(CORE, SID)
+    first(plan)
+    session = finish(plan, [[NOW + TTL_MS, 0, stored({"x": 1}, user="u1")]])
+    assert session is not None
+    assert session.user_id == "u1"
+
+
+def test_load_of_a_corrupt_value_raises_serialization_error_when_read() -> None:
+    plan = P.load(CORE, SID)
+    first(plan)
+    fields = [*stored({"ok": 1}), b".bad", b"{not json"]
+    session = finish(plan, [[NOW + TTL_MS, 0, fields]])
+    assert session is not None
+    assert session["ok"] == 1
+    with pytest.raises(SerializationError):
+        session["bad"]
+
+
+def test_touch_is_one_batch_and_loads_no_data() -> None:
+    plan = P.touch(CORE, SID)
+    call = only_script(first(plan), "load")
+    assert call.args == (NOW, TTL_MS, "touch")
+    assert finish(plan, [[NOW + TTL_MS, 0, []]]) is True
+
+
+def test_touch_of_a_missing_session() -> None:
+    plan = P.touch(CORE, SID)
+    first(plan)
+    assert finish(plan, [None]) is False
+    assert without_io(P.touch(CORE, "nope")) is False
+
+
+# -- create -----------------------------------------------------------------------------------------
+
+
+def test_create_is_one_batch_with_the_create_script() -> None:
+    session = CORE.new_session({"a": 1}, None, None)
+    assert session.is_new
+    plan = P.save(CORE, session)
+    call = only_script(first(plan), "create")
+    assert call.keys == (key(session.id),)
+    assert call.args[0] == TTL_MS
+    fields = dict(zip(call.args[1::2], call.args[2::2], strict=True))
+    assert fields[F.DATA + "a"] == b"1"
+    assert fields[F.CREATED] == NOW
+    assert F.USER not in fields
+    assert finish(plan, [1]) is True
+    assert session.is_new is False
+    assert session.modified is False
+
+
+def test_create_with_user_and_own_ttl() -> None:
+    session = CORE.new_session({}, "u1", 20)
+    plan = P.save(CORE, session)
+    batch = first(plan)
+    assert [c.name for c in batch if isinstance(c, P.Script)] == ["create", "index_add"]
+    create = batch[0]
+    assert isinstance(create, P.Script)
+    assert create.args[0] == 20_000
+    fields = dict(zip(create.args[1::2], create.args[2::2], strict=True))
+    assert fields[F.USER] == "u1"
+    assert fields[F.TTL] == 20_000
+    index = batch[1]
+    assert isinstance(index, P.Script)
+    assert index.keys == (user_key("u1"),)
+    assert index.args == (NOW, NOW + 40_000, session.id)
+    assert finish(plan, [1, 1]) is True
+
+
+def test_create_with_absolute_ttl_caps_the_first_expiry() -> None:
+    capped = core(ttl=100, absolute_ttl=30)
+    session = capped.new_session({}, None, None)
+    assert session.expires_at == datetime.fromtimestamp((NOW + 30_000) / 1000, tz=timezone.utc)
+    plan = P.save(capped, session)
+    call = only_script(first(plan), "create")
+    assert call.args[0] == 30_000
+    fields = dict(zip(call.args[1::2], call.args[2::2], strict=True))
+    assert fields[F.DEADLINE] == NOW + 30_000
+
+
+def test_create_collision_raises_session_error() -> None:
+    plan = P.save(CORE, CORE.new_session({"a": 1}, None, None))
+    first(plan)
+    with pytest.raises(SessionError):
+        plan.send([0])
+
+
+def test_create_too_large_raises_before_any_batch() -> None:
+    session = CORE.new_session({"blob": "x" * 2000}, None, None)
+    with pytest.raises(SessionTooLarge) as caught:
+        first(P.save(CORE, session))
+    assert caught.value.max_size == 1000
+    assert caught.value.size > 1000
+
+
+def test_create_unserializable_raises_before_any_batch() -> None:
+    session = CORE.new_session({"bad": object()}, None, None)
+    with pytest.raises(SerializationError):
+        first(P.save(CORE, session))
+
+
+@pytest.mark.parametrize("ttl", [0, -1, True, 1.5])
+def test_new_session_rejects_a_bad_ttl(ttl: Any) -> None:
+    with pytest.raises(ValueError):
+        CORE.new_session({}, None, ttl)
+
+
+# -- save -------------------------------------------------------------------------------------------
+
+
+def test_save_of_a_modified_session_is_one_batch_of_changes_only() -> None:
+    session = loaded({"a": 1, "b": 2, "c": 3})
+    session["a"] = 10
+    session["d"] = "new"
+    del session["b"]
+    plan = P.save(CORE, session)
+    call = only_script(first(plan), "save")
+    assert call.keys == (key(SID),)
+    to_set, to_delete = save_args(call)
+    assert to_set == {F.DATA + "a": b"10", F.DATA + "d": b'"new"'}
+    assert to_delete == [F.DATA + "b"]
+
+    assert finish(plan, [NOW + TTL_MS]) is True
+    assert session.modified is False
+    assert session.expires_at == datetime.fromtimestamp((NOW + TTL_MS) / 1000, tz=timezone.utc)
+
+
+def test_save_of_an_unmodified_session_sends_no_fields() -> None:
+    session = loaded({"a": 1})
+    plan = P.save(CORE, session)
+    to_set, to_delete = save_args(only_script(first(plan), "save"))
+    assert to_set == {}
+    assert to_delete == []
+    assert finish(plan, [NOW + TTL_MS]) is True
+
+
+def test_save_with_modified_true_rewrites_every_key() -> None:
+    session = loaded({"a": [1], "b": 2})
+    session["a"].append(2)
+    session.modified = True
+    plan = P.save(CORE, session)
+    to_set, _ = save_args(only_script(first(plan), "save"))
+    assert to_set == {F.DATA + "a": b"[1,2]", F.DATA + "b": b"2"}
+
+
+def test_save_of_a_gone_session_reports_false_and_keeps_the_changes() -> None:
+    session = loaded({"a": 1})
+    session["a"] = 2
+    plan = P.save(CORE, session)
+    first(plan)
+    assert finish(plan, [0]) is False
+    assert session.modified is True
+    assert session.id == SID
+
+
+def test_save_binding_a_user_adds_the_index_entry() -> None:
+    session = loaded({"a": 1})
+    session.user_id = "u1"
+    plan = P.save(CORE, session)
+    batch = first(plan)
+    save_call, index = batch
+    assert isinstance(save_call, P.Script)
+    assert save_call.name == "save"
+    to_set, _ = save_args(save_call)
+    assert to_set[F.USER] == "u1"
+    assert isinstance(index, P.Script)
+    assert index.name == "index_add"
+    assert index.keys == (user_key("u1"),)
+    assert finish(plan, [NOW + TTL_MS, 1]) is True
+
+
+def test_save_rebinding_moves_the_index_entry() -> None:
+    session = loaded({"a": 1}, user="u1")
+    session.user_id = "u2"
+    plan = P.save(CORE, session)
+    batch = first(plan)
+    assert len(batch) == 3
+    assert P.Command(("ZREM", user_key("u1"), SID)) in batch
+    index = [c for c in batch if isinstance(c, P.Script) and c.name == "index_add"]
+    assert len(index) == 1
+    assert index[0].keys == (user_key("u2"),)
+
+
+def test_save_unbinding_removes_the_user_fields() -> None:
+    session = loaded({"a": 1}, user="u1")
+    session.user_id = None
+    plan = P.save(CORE, session)
+    batch = first(plan)
+    save_call = batch[0]
+    assert isinstance(save_call, P.Script)
+    _, to_delete = save_args(save_call)
+    assert F.USER in to_delete
+    assert P.Command(("ZREM", user_key("u1"), SID)) in batch
+    assert not any(isinstance(c, P.Script) and c.name == "index_add" for c in batch)
+
+
+def test_save_too_large_counts_unchanged_keys_and_sends_nothing() -> None:
+    session = loaded({"a": "x" * 600})
+    session["b"] = "y" * 600
+    with pytest.raises(SessionTooLarge):
+        first(P.save(CORE, session))
+
+
+def test_save_unserializable_sends_nothing() -> None:
+    session = loaded({"a": 1})
+    session["ok"] = 2
+    session["bad"] = {1, 2}
+    with pytest.raises(SerializationError):
+        first(P.save(CORE, session))
+
+
+# -- regenerate -------------------------------------------------------------------------------------
+
+
+def test_regenerate_is_one_save_batch_moving_to_a_key_in_the_same_slot() -> None:
+    session = loaded({"a": 1}, user="u1")
+    session["b"] = 2
+    plan = P.regenerate(CORE, session)
+    batch = first(plan)
+    save_call = batch[0]
+    assert isinstance(save_call, P.Script)
+    assert save_call.name == "save"
+    old_key, new_key = save_call.keys
+    assert old_key == key(SID)
+    assert new_key != old_key
+    assert new_key.startswith("p:{" + slot_tag(SID) + "}")
+    assert P.Command(("ZREM", user_key("u1"), SID)) in batch
+    index = batch[-1]
+    assert isinstance(index, P.Script)
+    assert index.name == "index_add"
+    new_id = index.args[-1]
+    assert key(new_id) == new_key
+
+    replies = [NOW + TTL_MS, 1, 1]
+    assert finish(plan, replies) is session
+    assert session.id == new_id
+    assert is_valid_id(session.id)
+    assert session.modified is False
+
+
+def test_regenerate_of_a_gone_session_raises_and_keeps_the_id() -> None:
+    session = loaded({"a": 1})
+    plan = P.regenerate(CORE, session)
+    first(plan)
+    with pytest.raises(SessionError):
+        plan.send([0])
+    assert session.id == SID
+
+
+def test_regenerate_collision_raises() -> None:
+    session = loaded({"a": 1})
+    plan = P.regenerate(CORE, session)
+    first(plan)
+    with pytest.raises(SessionError):
+        plan.send([-1])
+    assert session.id == SID
+
+
+# -- delete, exists, ttl ----------------------------------------------------------------------------
+
+
+def test_delete_is_one_del() -> None:
+    plan = P.delete(CORE, SID)
+    assert first(plan) == [P.Command(("DEL", key(SID)))]
+    assert finish(plan, [1]) is True
+    plan = P.delete(CORE, SID)
+    first(plan)
+    assert finish(plan, [0]) is False
+    assert without_io(P.delete(CORE, "nope")) is False
+
+
+def test_exists_and_ttl() -> None:
+    plan = P.exists(CORE, SID)
+    assert first(plan) == [P.Command(("EXISTS", key(SID)))]
+    assert finish(plan, [1]) is True
+
+    plan_ttl = P.ttl(CORE, SID)
+    assert first(plan_ttl) == [P.Command(("PTTL", key(SID)))]
+    assert finish(plan_ttl, [1500]) == 1.5
+    plan_ttl = P.ttl(CORE, SID)
+    first(plan_ttl)
+    assert finish(plan_ttl, [-2]) is None
+    assert without_io(P.ttl(CORE, "nope")) is None
+    assert without_io(P.exists(CORE, "nope")) is False
+
+
+# -- users ------------------------------------------------------------------------------------------
+
+
+def test_sessions_for_user_peeks_and_prunes_stale_entries() -> None:
+    plan = P.sessions_for_user(CORE, "u1")
+    assert first(plan) == [P.Command(("ZRANGEBYSCORE", user_key("u1"), NOW, "+inf"))]
+    peeks = step(plan, [[SID.encode(), SID2.encode(), SID3.encode()]])
+    assert [c.keys for c in peeks if isinstance(c, P.Script)] == [(key(SID),), (key(SID2),), (key(SID3),)]
+    assert all(isinstance(c, P.Script) and c.args[2] == "peek" for c in peeks)
+
+    live = [NOW + TTL_MS, 0, stored({"n": 1}, user="u1")]
+    rebound = [NOW + TTL_MS, 0, stored({"n": 3}, user="u2")]
+    prune = step(plan, [live, None, rebound])
+    assert prune == [P.Command(("ZREM", user_key("u1"), SID2, SID3))]
+    sessions = finish(plan, [2])
+    assert [s.id for s in sessions] == [SID]
+
+
+def test_sessions_for_user_with_an_empty_index() -> None:
+    plan = P.sessions_for_user(CORE, "u1")
+    first(plan)
+    assert finish(plan, [[]]) == []
+
+
+def test_delete_user_sessions_spares_except_id() -> None:
+    plan = P.delete_user_sessions(CORE, "u1", SID)
+    assert first(plan) == [P.Command(("ZRANGE", user_key("u1"), 0, -1))]
+    batch = step(plan, [[SID.encode(), SID2.encode(), SID3.encode()]])
+    deleted_keys = {k for c in batch if isinstance(c, P.Script) for k in c.keys}
+    assert deleted_keys == {key(SID2), key(SID3)}
+    zrem = batch[-1]
+    assert isinstance(zrem, P.Command)
+    assert zrem.args[:2] == ("ZREM", user_key("u1"))
+    assert set(zrem.args[2:]) == {SID2, SID3}
+    assert SID not in zrem.args
+    assert finish(plan, [1, 0, 2]) == 1
+
+
+# -- listing ----------------------------------------------------------------------------------------
+
+
+def scan_reply(cursor: bytes, *session_ids: str, noise: tuple[str, ...] = ()) -> list[Any]:
+    return [cursor, [key(i).encode() for i in session_ids] + [n.encode() for n in noise]]
+
+
+def peek_replies(batch: P.Batch) -> list[Any]:
+    return [[NOW + TTL_MS, 0, stored({"n": 1})] for _ in batch]
+
+
+def scan_call(cursor: str, count: int) -> P.Command:
+    return P.Command(("SCAN", cursor, "MATCH", CORE.keys.scan_pattern, "COUNT", count))
+
+
+def test_list_sessions_pages_with_a_cursor_inside_one_scan_step() -> None:
+    plan = P.list_sessions(CORE, 2, None)
+    assert first(plan) == [scan_call("0", 10)]
+    peeks = step(plan, [scan_reply(b"0", SID, SID2, SID3, noise=("p:user:u1",))])
+    assert [c.keys for c in peeks if isinstance(c, P.Script)] == [(key(SID),), (key(SID2),)]
+    page = finish(plan, peek_replies(peeks))
+    assert isinstance(page, SessionPage)
+    assert [s.id for s in page.sessions] == [SID, SID2]
+    assert page.next_cursor is not None
+
+    rest = P.list_sessions(CORE, 2, page.next_cursor)
+    assert first(rest) == [scan_call("0", 10)]  # the same step again, skipping what was listed
+    peeks = step(rest, [scan_reply(b"0", SID, SID2, SID3)])
+    assert [c.keys for c in peeks if isinstance(c, P.Script)] == [(key(SID3),)]
+    last = finish(rest, peek_replies(peeks))
+    assert [s.id for s in last.sessions] == [SID3]
+    assert last.next_cursor is None
+
+
+def test_list_sessions_follows_scan_steps_until_the_page_is_full() -> None:
+    plan = P.list_sessions(CORE, 2, None)
+    first(plan)
+    assert step(plan, [scan_reply(b"7", noise=("p:user:u1",))]) == [scan_call("7", 10)]
+    assert step(plan, [scan_reply(b"9", SID)]) == [scan_call("9", 10)]
+    peeks = step(plan, [scan_reply(b"12", SID2)])
+    page = finish(plan, peek_replies(peeks))
+    assert [s.id for s in page.sessions] == [SID, SID2]
+    assert page.next_cursor is not None
+
+    rest = P.list_sessions(CORE, 2, page.next_cursor)
+    assert first(rest) == [scan_call("12", 10)]
+
+
+def test_list_sessions_drops_sessions_gone_before_the_peek() -> None:
+    plan = P.list_sessions(CORE, 10, None)
+    first(plan)
+    peeks = step(plan, [scan_reply(b"0", SID, SID2)])
+    page = finish(plan, [None, [NOW + TTL_MS, 0, stored({})]])
+    assert [s.id for s in page.sessions] == [SID2]
+    assert page.next_cursor is None
+    assert len(peeks) == 2
+
+
+def test_list_sessions_on_nothing() -> None:
+    plan = P.list_sessions(CORE, 10, None)
+    first(plan)
+    page = finish(plan, [scan_reply(b"0")])
+    assert page == SessionPage([], None)
+
+
+@pytest.mark.parametrize("cursor", ["", "garbage", "12:x", ":"])
+def test_list_sessions_rejects_a_foreign_cursor(cursor: str) -> None:
+    with pytest.raises(ValueError):
+        first(P.list_sessions(CORE, 10, cursor))
+
+
+def test_list_sessions_rejects_a_limit_below_one() -> None:
+    with pytest.raises(ValueError):
+        first(P.list_sessions(CORE, 0, None))
+
+
+def test_count_scans_until_cursor_zero_counting_only_sessions() -> None:
+    plan = P.count(CORE)
+    assert first(plan) == [scan_call("0", 1000)]
+    (call,) = step(plan, [scan_reply(b"5", SID, noise=("p:user:u1",))])
+    assert isinstance(call, P.Command)
+    assert call.args[0] == "SCAN"
+    assert call.args[1] in ("5", b"5", 5)  # the cursor the last step returned
+    assert finish(plan, [scan_reply(b"0", SID2, SID3)]) == 3
+
+
+# -- health, gather ---------------------------------------------------------------------------------
+
+
+def test_health_is_one_ping() -> None:
+    plan = P.health(CORE, "redis")
+    assert first(plan) == [P.Command(("PING",))]
+    report = finish(plan, [b"PONG"])
+    assert isinstance(report, HealthReport)
+    assert report.ok is True
+    assert report.backend == "redis"
+    assert report.latency_ms is not None
+    assert report.latency_ms >= 0
+
+
+def test_gather_merges_first_batches_into_one() -> None:
+    plan = P.gather([P.load(CORE, SID), P.load(CORE, "not-an-id"), P.load(CORE, SID2)])
+    batch = first(plan)
+    assert [c.keys for c in batch if isinstance(c, P.Script)] == [(key(SID),), (key(SID2),)]
+    results = finish(plan, [[NOW + TTL_MS, 0, stored({"n": 1})], None])
+    assert results[1] is None
+    assert results[2] is None
+    assert results[0] is not None
+    assert dict(results[0]) == {"n": 1}
+
+
+def test_gather_keeps_plans_in_lockstep() -> None:
+    plan = P.gather([P.load(CORE, SID), P.load(CORE, SID2)])
+    assert len(first(plan)) == 2
+    second = step(
+        plan,
+        [[NOW + TTL_MS, 1, stored({}, user="u1")], [NOW + TTL_MS, 0, stored({}, user="u2")]],
+    )
+    assert len(second) == 1  # only the first needs its index pushed
+    index = only_script(second, "index_add")
+    assert index.keys == (user_key("u1"),)
+    results = finish(plan, [1])
+    assert [s.id for s in results if s is not None] == [SID, SID2]
+
+
+def test_gather_of_saves_is_one_batch() -> None:
+    sessions = [loaded({"n": n}, session_id=i) for n, i in enumerate((SID, SID2, SID3))]
+    for session in sessions:
+        session["n"] = 9
+    plan = P.gather(P.save(CORE, s) for s in sessions)
+    batch = first(plan)
+    assert [c.name for c in batch if isinstance(c, P.Script)] == ["save"] * 3
+    assert finish(plan, [NOW + TTL_MS, 0, NOW + TTL_MS]) == [True, False, True]
+    assert [s.modified for s in sessions] == [False, True, False]
+
+
+def test_gather_of_nothing_sends_nothing() -> None:
+    assert without_io(P.gather([])) == []
