@@ -42,6 +42,7 @@ class SessionMiddleware:
         store: AsyncSessionStore | None = None,
     ) -> None:
         self.app = app
+        self._owns_store = store is None
         self.store = store if store is not None else AsyncSessionStore(config or SessionConfig.from_env())
         self.config = self.store.config
         self._cookie_prefix = self.config.cookie_name.encode() + b"="
@@ -49,6 +50,8 @@ class SessionMiddleware:
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] not in ("http", "websocket"):
+            if scope["type"] == "lifespan" and self._owns_store:
+                send = self._closing_store_on_shutdown(send)
             await self.app(scope, receive, send)
             return
         store = self.store
@@ -65,8 +68,7 @@ class SessionMiddleware:
 
         if scope["type"] == "websocket":
             await self.app(scope, receive, send)
-            if _http.decide(scope["session"]) is not _http.Action.NOTHING:
-                await self._finish(scope["session"])  # no cookie can follow a handshake
+            await self._finish(scope["session"])  # changes are saved; no cookie can follow
             return
 
         replaced = False
@@ -90,15 +92,20 @@ class SessionMiddleware:
 
         await self.app(scope, receive, send_with_cookie)
 
+    def _closing_store_on_shutdown(self, send: Send) -> Send:
+        async def wrapped(message: Message) -> None:
+            if message["type"] == "lifespan.shutdown.complete":
+                await self.store.close()  # the store this middleware built; a given one is yours
+            await send(message)
+
+        return wrapped
+
     async def _finish(self, session: Session) -> _http.CookieSpec | None:
-        """Carry out the request policy: save or delete, then say which cookie to send."""
-        action = _http.decide(session)
-        stored = True
-        if action is _http.Action.SAVE:
-            stored = await self.store.save(session)
-        elif action is _http.Action.DELETE:
-            await self.store.delete(session)
-        return _http.cookie_after(session, action, stored, self.store.signer, self.store.now_ms())
+        round_trips = self.store.round_trips
+        cookie = await self.store.finish_request(session)
+        if self.store.round_trips != round_trips:
+            self._outage.succeeded()  # only a real answer from the store says it is back
+        return cookie
 
     def _cookie(self, scope: Scope) -> str | None:
         prefix = self._cookie_prefix

@@ -180,10 +180,13 @@ class MemoryServer:
             self.expires[new_key] = self.expires.pop(key)
             key = new_key
         fields = self.hashes[key]
-        last_set = 3 + 2 * int(args[2])
-        fields.update(zip(args[3:last_set:2], args[4:last_set:2], strict=True))
+        last_set = 4 + 2 * int(args[3])
+        fields.update(zip(args[4:last_set:2], args[5:last_set:2], strict=True))
         for name in args[last_set:]:
             fields.pop(name, None)
+        if args[2] == b"1" and not any(f[:1] == b"." or f == b"#u" for f in fields):
+            self._del(key)
+            return -2
         fields[b"#a"] = args[0]
         expires = now + int(fields.get(b"#t", args[1]))
         if b"#x" in fields:

@@ -13,6 +13,7 @@ Invariants:
 
 from __future__ import annotations
 
+import enum
 import time
 from collections.abc import Callable, Generator, Iterable
 from dataclasses import dataclass
@@ -210,17 +211,30 @@ def _push_index(core: Core, session: Session, due: int, now: int) -> Plan[None]:
         yield [core.index_add(session, now)]
 
 
+class Saved(enum.Enum):
+    STORED = "stored"
+    GONE = "gone"  # deleted, expired or regenerated meanwhile: nothing stored
+    EMPTIED = "emptied"  # drop_if_empty: no data and no user left, so the session was deleted
+
+
 def save(core: Core, session: Session) -> Plan[bool]:
     """Persist `session`'s changes (create it when new; move it when regeneration is asked).
 
     Returns False, storing nothing, when the stored session is gone.
     """
+    return (yield from save_outcome(core, session)) is Saved.STORED
+
+
+def save_outcome(core: Core, session: Session, drop_if_empty: bool = False) -> Plan[Saved]:
+    """`save`, telling why nothing was stored; with `drop_if_empty`, delete the session instead
+    when no data field and no user binding is left after the changes (checked atomically, so a
+    key another request added meanwhile keeps it alive)."""
     now = core.now_ms()
     if session._is_new:
         if session._regenerate_requested:
             session._id = new_session_id(slot_tag(session._id))
             session._regenerate_requested = False
-        return (yield from _create(core, session, now))
+        return Saved.STORED if (yield from _create(core, session, now)) else Saved.GONE
     pairs, deleted = core.changes(session, now)
     old_id = session.id
     keys = [core.keys.session_key(old_id)]
@@ -233,7 +247,8 @@ def save(core: Core, session: Session) -> Plan[bool]:
     if stored_user is not None and (stored_user != user or new_id != old_id):
         batch.append(core.index_remove(stored_user, old_id))
     n_set = len(pairs) // 2
-    batch.insert(0, Script("save", tuple(keys), (now, core.ttl_ms, n_set, *pairs, *deleted)))
+    args = (now, core.ttl_ms, int(drop_if_empty), n_set, *pairs, *deleted)
+    batch.insert(0, Script("save", tuple(keys), args))
     if user is not None and (user != stored_user or new_id != old_id):
         session._id = new_id  # index_add reads it
         batch.append(core.index_add(session, now))
@@ -243,11 +258,13 @@ def save(core: Core, session: Session) -> Plan[bool]:
     if expires == -1:
         raise SessionError("session id collision on regenerate; nothing was stored")
     if expires == 0:
-        return False
+        return Saved.GONE
+    if expires == -2:
+        return Saved.EMPTIED
     session._id = new_id
     session._regenerate_requested = False
     session._mark_saved(expires, now)
-    return True
+    return Saved.STORED
 
 
 def _create(core: Core, session: Session, now: int) -> Plan[bool]:

@@ -10,8 +10,10 @@ from collections.abc import Callable, Iterable
 from types import TracebackType
 from typing import Any, TypeVar
 
+from . import _http
 from . import _plan as P
 from ._drivers import AsyncRedisDriver, RedisDriver
+from ._http import CookieSpec
 from ._memory import AsyncMemoryDriver, MemoryDriver, server_for
 from .config import SessionConfig
 from .errors import BackendUnavailable
@@ -120,6 +122,9 @@ class SessionStore(_Base):
 
     def delete_many(self, session_ids: Iterable[str]) -> int:
         return sum(self._run(P.gather(P.delete(self._core, i) for i in session_ids)))
+
+    def finish_request(self, session: Session) -> CookieSpec | None:
+        return self._run(_http.finish(self._core, self.signer, session))
 
     def health(self) -> HealthReport:
         try:
@@ -243,6 +248,12 @@ class AsyncSessionStore(_Base):
     async def delete_many(self, session_ids: Iterable[str]) -> int:
         """Delete several sessions in one round trip; returns how many existed."""
         return sum(await self._run(P.gather(P.delete(self._core, i) for i in session_ids)))
+
+    async def finish_request(self, session: Session) -> CookieSpec | None:
+        """Carry out the request policy of `redis_sessions._http.finish` at the end of a request
+        (save, delete or nothing) and return the cookie to send; for framework integrations.
+        At most one round trip."""
+        return await self._run(_http.finish(self._core, self.signer, session))
 
     async def health(self) -> HealthReport:
         """PING the backend; never raises (`ok` is False and `detail` says why)."""
