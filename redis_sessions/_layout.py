@@ -2,7 +2,8 @@
 
 One session is one hash, ``<prefix>{<tag>}<rest>``: the hash tag is the id's slot tag, so a session and
 the key it is regenerated to share a Cluster hash slot. Data fields are ``.<key>`` with serialized
-values; metadata fields start with ``#`` (times are epoch milliseconds). The per-user index is a
+values; metadata fields start with ``#`` (times are epoch milliseconds). The last access is not stored: it
+is when the expiry was last slid, ``expires - ttl``. The per-user index is a
 sorted set ``<prefix>user:<user_id>`` of session ids, scored by the time before which the member
 cannot have expired.
 """
@@ -13,7 +14,6 @@ from ._ids import TAG_LENGTH
 
 DATA = "."
 CREATED = "#c"
-ACCESSED = "#a"
 USER = "#u"
 TTL = "#t"  # the session's own idle timeout (ms), only when it differs from the config's
 DEADLINE = "#x"  # absolute deadline (epoch ms), only with absolute_ttl

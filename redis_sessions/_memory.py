@@ -138,13 +138,11 @@ class MemoryServer:
 
     # -- scripts (see the .lua files of the same names) --------------------------------------------
     def script_load(self, key: str, *, args: list[bytes]) -> Reply:
-        now, default_ttl, mode = int(args[0]), int(args[1]), args[2]
+        now, default_ttl = int(args[0]), int(args[1])
         fields = self._hash(key)
         if fields is None:
             return None
         flat = [x for pair in fields.items() for x in pair]
-        if mode == b"peek":
-            return [now + self.cmd_pttl(key), 0, flat]
         ttl = int(fields.get(b"#t", default_ttl))
         expires = now + ttl
         if b"#x" in fields:
@@ -153,14 +151,12 @@ class MemoryServer:
             self._del(key)
             return None
         self._pexpire(key, expires - now)
-        fields[b"#a"] = args[0]
-        due = 0
         if b"#u" in fields and (b"#i" not in fields or now - int(fields[b"#i"]) >= ttl):
             fields[b"#i"] = args[0]
-            due = 1
-        if mode == b"touch" and not due:
-            flat = []
-        return [expires, due, flat]
+        return flat
+
+    def cmd_hgetall(self, key: str) -> dict[bytes, bytes]:
+        return dict(self._hash(key) or {})  # a mapping, as redis-py gives it
 
     def script_create(self, key: str, *, args: list[bytes]) -> Reply:
         if self._alive(key):
@@ -187,7 +183,6 @@ class MemoryServer:
         if args[2] == b"1" and not any(f[:1] == b"." or f == b"#u" for f in fields):
             self._del(key)
             return -2
-        fields[b"#a"] = args[0]
         expires = now + int(fields.get(b"#t", args[1]))
         if b"#x" in fields:
             expires = min(expires, int(fields[b"#x"]))

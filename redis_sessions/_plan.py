@@ -53,8 +53,8 @@ Plan = Generator[Batch, list[Any], T]
 
 
 _DATA_BYTE = ord(F.DATA)
-_CREATED, _ACCESSED, _TTL, _DEADLINE, _USER = (
-    f.encode() for f in (F.CREATED, F.ACCESSED, F.TTL, F.DEADLINE, F.USER)
+_CREATED, _TTL, _DEADLINE, _USER, _INDEXED = (
+    f.encode() for f in (F.CREATED, F.TTL, F.DEADLINE, F.USER, F.INDEXED)
 )
 
 
@@ -100,7 +100,10 @@ class Core:
         session.user_id = user_id
         return session
 
-    def from_hash(self, session_id: str, fields: list[bytes], expires_ms: int) -> Session:
+    def from_hash(self, session_id: str, fields: list[bytes], now: int, pttl: int | None = None) -> Session:
+        """Build a session from HGETALL fields. Without `pttl` it was just loaded (and slid) at
+        `now`: its expiry is computed here exactly as load.lua does; with `pttl` (a peek) it is
+        `now + pttl`, and the last access, never stored, is when that expiry was set."""
         data: dict[str, Any] = {}
         meta: dict[bytes, bytes] = {}
         pairs = iter(fields)
@@ -111,20 +114,37 @@ class Core:
                 meta[name] = value
         created = int(meta.get(_CREATED, 0))
         ttl = meta.get(_TTL)
+        ttl_ms = int(ttl) if ttl is not None else self.ttl_ms
         deadline = meta.get(_DEADLINE)
+        deadline_ms = int(deadline) if deadline is not None else None
+        if pttl is None:
+            expires, accessed = now + ttl_ms, now
+            if deadline_ms is not None and deadline_ms < expires:
+                expires = deadline_ms
+        else:
+            expires = now + pttl
+            accessed = max(created, expires - ttl_ms)
         user = meta.get(_USER)
         return Session(
             session_id,
             data,
             user_id=user.decode() if user is not None else None,
             created_ms=created,
-            accessed_ms=int(meta.get(_ACCESSED, created)),
-            expires_ms=expires_ms,
-            ttl=int(ttl) // 1000 if ttl is not None else None,
-            deadline_ms=int(deadline) if deadline is not None else None,
+            accessed_ms=accessed,
+            expires_ms=expires,
+            ttl=ttl_ms // 1000 if ttl is not None else None,
+            deadline_ms=deadline_ms,
             is_new=False,
             decode=self.decode,
         )
+
+    def index_due(self, fields: list[bytes], session: Session, now: int) -> bool:
+        """Whether load.lua found the user index entry due for a push (the same rule)."""
+        if session.user_id is None:
+            return False
+        pairs = iter(fields)
+        indexed = next((v for name, v in zip(pairs, pairs, strict=True) if name == _INDEXED), None)
+        return indexed is None or now - int(indexed) >= self._session_ttl_ms(session)
 
     def _session_ttl_ms(self, session: Session) -> int:
         return session._ttl * 1000 if session._ttl else self.ttl_ms
@@ -166,8 +186,8 @@ class Core:
         return score
 
     # -- calls ------------------------------------------------------------------------------------
-    def load_call(self, session_id: str, now: int, mode: str) -> Script:
-        return Script("load", (self.keys.session_key(session_id),), (now, self.ttl_ms, mode))
+    def load_call(self, session_id: str, now: int) -> Script:
+        return Script("load", (self.keys.session_key(session_id),), (now, self.ttl_ms))
 
     def index_add(self, session: Session, now: int) -> Script:
         assert session.user_id is not None
@@ -179,36 +199,24 @@ class Core:
 
 
 # -- plans -----------------------------------------------------------------------------------------
-def load(core: Core, session_id: str, mode: str = "get") -> Plan[Session | None]:
-    """Load a session: `get` slides its expiry, `peek` leaves it alone."""
+def load(core: Core, session_id: str) -> Plan[Session | None]:
+    """Load a session and slide its expiry (one round trip)."""
     if not is_valid_id(session_id):
         return None
     now = core.now_ms()
-    (reply,) = yield [core.load_call(session_id, now, mode)]
-    if not reply:
+    (fields,) = yield [core.load_call(session_id, now)]
+    if not fields:
         return None
-    session = core.from_hash(session_id, reply[2], int(reply[0]))
-    yield from _push_index(core, session, reply[1], now)
+    session = core.from_hash(session_id, fields, now)
+    if core.index_due(fields, session, now):
+        # At most once per ttl per session: keeps the user index alive under read-only traffic.
+        yield [core.index_add(session, now)]
     return session
 
 
 def touch(core: Core, session_id: str) -> Plan[bool]:
-    """Slide a session's expiry without loading its data; False when it does not exist."""
-    if not is_valid_id(session_id):
-        return False
-    now = core.now_ms()
-    (reply,) = yield [core.load_call(session_id, now, "touch")]
-    if not reply:
-        return False
-    if reply[2]:  # the script sends the fields only when the user index is due
-        yield from _push_index(core, core.from_hash(session_id, reply[2], int(reply[0])), 1, now)
-    return True
-
-
-def _push_index(core: Core, session: Session, due: int, now: int) -> Plan[None]:
-    # At most once per ttl per session: keeps the user index alive under read-only traffic.
-    if due and session.user_id is not None:
-        yield [core.index_add(session, now)]
+    """Slide a session's expiry as `load` does; False when it does not exist."""
+    return (yield from load(core, session_id)) is not None
 
 
 class Saved(enum.Enum):
@@ -270,7 +278,7 @@ def save_outcome(core: Core, session: Session, drop_if_empty: bool = False) -> P
 def _create(core: Core, session: Session, now: int) -> Plan[bool]:
     encoded = {key: core.encode(session[key]) for key in session._data}
     core._check_size(session, encoded)
-    pairs: list[Any] = [F.CREATED, session._created_ms, F.ACCESSED, now]
+    pairs: list[Any] = [F.CREATED, session._created_ms]
     for key, blob in encoded.items():
         pairs += (F.DATA + key, blob)
     if session._ttl:
@@ -335,11 +343,15 @@ def ttl(core: Core, session_id: str) -> Plan[float | None]:
 
 
 def _peek_all(core: Core, session_ids: list[str], now: int) -> Plan[list[Session | None]]:
-    replies = yield [core.load_call(session_id, now, "peek") for session_id in session_ids]
-    return [
-        core.from_hash(session_id, reply[2], int(reply[0])) if reply else None
-        for session_id, reply in zip(session_ids, replies, strict=True)
-    ]
+    """Load sessions without touching their expiry: HGETALL and PTTL each, one round trip."""
+    keys = [core.keys.session_key(i) for i in session_ids]
+    replies = yield [Command((name, key)) for key in keys for name in ("HGETALL", "PTTL")]
+    sessions: list[Session | None] = []
+    for n, session_id in enumerate(session_ids):
+        fields, pttl = replies[2 * n], replies[2 * n + 1]  # redis-py gives HGETALL as a dict
+        flat = [x for pair in fields.items() for x in pair]
+        sessions.append(core.from_hash(session_id, flat, now, pttl) if flat and pttl >= 0 else None)
+    return sessions
 
 
 def sessions_for_user(core: Core, user_id: str) -> Plan[list[Session]]:

@@ -34,7 +34,6 @@ if ARGV[3] == '1' then
     return -2
   end
 end
-redis.call('HSET', key, '#a', ARGV[1])
 local meta = redis.call('HMGET', key, '#t', '#x')
 local expires = now + (tonumber(meta[1]) or tonumber(ARGV[2]))
 local deadline = tonumber(meta[2])

@@ -82,13 +82,19 @@ def without_io(plan: P.Plan[T]) -> T:
 
 
 def stored(
-    data: dict[str, Any], *, user: str | None = None, extra: dict[str, Any] | None = None
+    data: dict[str, Any],
+    *,
+    user: str | None = None,
+    indexed: int | None = CREATED,
+    extra: dict[str, Any] | None = None,
 ) -> list[bytes]:
-    """The HGETALL of a stored session, as the load script returns it."""
-    fields: dict[str, Any] = {F.CREATED: CREATED, F.ACCESSED: CREATED}
+    """The HGETALL of a stored session, as the load script returns it (`indexed=None`: the user
+    index entry was never pushed, so it is due)."""
+    fields: dict[str, Any] = {F.CREATED: CREATED}
     if user is not None:
         fields[F.USER] = user
-        fields[F.INDEXED] = CREATED
+        if indexed is not None:
+            fields[F.INDEXED] = indexed
     fields.update(extra or {})
     flat: list[bytes] = []
     for name, value in fields.items():
@@ -98,11 +104,25 @@ def stored(
     return flat
 
 
+def peeked(data: dict[str, Any], *, user: str | None = None) -> list[Any]:
+    """The replies to a peek's HGETALL (a mapping, as redis-py gives it) and PTTL."""
+    flat = stored(data, user=user)
+    return [dict(zip(flat[::2], flat[1::2], strict=True)), TTL_MS]
+
+
+def peeked_keys(batch: P.Batch) -> list[str]:
+    """The session keys a peek batch reads, checking it is HGETALL + PTTL for each."""
+    assert all(isinstance(c, P.Command) for c in batch)
+    names = [c.args[0] for c in batch if isinstance(c, P.Command)]
+    assert names == ["HGETALL", "PTTL"] * (len(batch) // 2)
+    return [c.args[1] for c in batch[::2] if isinstance(c, P.Command)]
+
+
 def loaded(data: dict[str, Any], *, user: str | None = None, session_id: str = SID) -> Session:
     """A session as `load` makes it from a canned reply."""
     plan = P.load(CORE, session_id)
     first(plan)
-    session = finish(plan, [[NOW + TTL_MS, 0, stored(data, user=user)]])
+    session = finish(plan, [stored(data, user=user)])
     assert session is not None
     return session
 
@@ -120,10 +140,11 @@ def save_args(call: P.Script) -> tuple[dict[str, Any], list[str]]:
     args = call.args
     assert args[0] == NOW
     assert args[1] == TTL_MS
-    n_set = args[2]
-    pairs = args[3 : 3 + 2 * n_set]
+    assert args[2] == 0  # drop_if_empty: only the request policy asks for it
+    n_set = args[3]
+    pairs = args[4 : 4 + 2 * n_set]
     to_set = {pairs[i]: pairs[i + 1] for i in range(0, len(pairs), 2)}
-    return to_set, list(args[3 + 2 * n_set :])
+    return to_set, list(args[4 + 2 * n_set :])
 
 
 # -- the module itself -------------------------------------------------------------------------------
@@ -147,9 +168,9 @@ def test_load_is_one_batch_with_one_load_script() -> None:
     plan = P.load(CORE, SID)
     call = only_script(first(plan), "load")
     assert call.keys == (key(SID),)
-    assert call.args == (NOW, TTL_MS, "get")
+    assert call.args == (NOW, TTL_MS)
 
-    session = finish(plan, [[NOW + TTL_MS, 0, stored({"x": 1, "name": "ann"})]])
+    session = finish(plan, [stored({"x": 1, "name": "ann"})])
     assert session is not None
     assert session.id == SID
     assert dict(session) == {"x": 1, "name": "ann"}
@@ -171,15 +192,10 @@ def test_load_of_a_non_id_sends_nothing(bad: str) -> None:
     assert without_io(P.load(CORE, bad)) is None
 
 
-def test_peek_mode_is_passed_to_the_script() -> None:
-    plan = P.load(CORE, SID, "peek")
-    assert only_script(first(plan), "load").args[2] == "peek"
-
-
 def test_load_pushes_the_user_index_when_due() -> None:
     plan = P.load(CORE, SID)
     first(plan)
-    batch = step(plan, [[NOW + TTL_MS, 1, stored({"x": 1}, user="u1")]])
+    batch = step(plan, [stored({"x": 1}, user="u1", indexed=None)])
     call = only_script(batch, "index_add")
     assert call.keys == (user_key("u1"),)
     assert call.args == (NOW, NOW + 2 * TTL_MS, SID)
@@ -191,7 +207,7 @@ def test_load_pushes_the_user_index_when_due() -> None:
 def test_load_does_not_push_the_index_when_not_due() -> None:
     plan = P.load(CORE, SID)
     first(plan)
-    session = finish(plan, [[NOW + TTL_MS, 0, stored({"x": 1}, user="u1")]])
+    session = finish(plan, [stored({"x": 1}, user="u1")])
     assert session is not None
     assert session.user_id == "u1"
 
@@ -200,7 +216,7 @@ def test_load_of_a_corrupt_value_raises_serialization_error_when_read() -> None:
     plan = P.load(CORE, SID)
     first(plan)
     fields = [*stored({"ok": 1}), b".bad", b"{not json"]
-    session = finish(plan, [[NOW + TTL_MS, 0, fields]])
+    session = finish(plan, [fields])
     assert session is not None
     assert session["ok"] == 1
     with pytest.raises(SerializationError):
@@ -210,8 +226,8 @@ def test_load_of_a_corrupt_value_raises_serialization_error_when_read() -> None:
 def test_touch_is_one_batch_and_loads_no_data() -> None:
     plan = P.touch(CORE, SID)
     call = only_script(first(plan), "load")
-    assert call.args == (NOW, TTL_MS, "touch")
-    assert finish(plan, [[NOW + TTL_MS, 0, []]]) is True
+    assert call.args == (NOW, TTL_MS)
+    assert finish(plan, [stored({"x": 1})]) is True
 
 
 def test_touch_of_a_missing_session() -> None:
@@ -482,12 +498,11 @@ def test_sessions_for_user_peeks_and_prunes_stale_entries() -> None:
     plan = P.sessions_for_user(CORE, "u1")
     assert first(plan) == [P.Command(("ZRANGEBYSCORE", user_key("u1"), NOW, "+inf"))]
     peeks = step(plan, [[SID.encode(), SID2.encode(), SID3.encode()]])
-    assert [c.keys for c in peeks if isinstance(c, P.Script)] == [(key(SID),), (key(SID2),), (key(SID3),)]
-    assert all(isinstance(c, P.Script) and c.args[2] == "peek" for c in peeks)
+    assert peeked_keys(peeks) == [key(SID), key(SID2), key(SID3)]
 
-    live = [NOW + TTL_MS, 0, stored({"n": 1}, user="u1")]
-    rebound = [NOW + TTL_MS, 0, stored({"n": 3}, user="u2")]
-    prune = step(plan, [live, None, rebound])
+    live = peeked({"n": 1}, user="u1")
+    rebound = peeked({"n": 3}, user="u2")
+    prune = step(plan, [*live, {}, -2, *rebound])
     assert prune == [P.Command(("ZREM", user_key("u1"), SID2, SID3))]
     sessions = finish(plan, [2])
     assert [s.id for s in sessions] == [SID]
@@ -521,7 +536,7 @@ def scan_reply(cursor: bytes, *session_ids: str, noise: tuple[str, ...] = ()) ->
 
 
 def peek_replies(batch: P.Batch) -> list[Any]:
-    return [[NOW + TTL_MS, 0, stored({"n": 1})] for _ in batch]
+    return [reply for _ in peeked_keys(batch) for reply in peeked({"n": 1})]
 
 
 def scan_call(cursor: str, count: int) -> P.Command:
@@ -532,7 +547,7 @@ def test_list_sessions_pages_with_a_cursor_inside_one_scan_step() -> None:
     plan = P.list_sessions(CORE, 2, None)
     assert first(plan) == [scan_call("0", 10)]
     peeks = step(plan, [scan_reply(b"0", SID, SID2, SID3, noise=("p:user:u1",))])
-    assert [c.keys for c in peeks if isinstance(c, P.Script)] == [(key(SID),), (key(SID2),)]
+    assert peeked_keys(peeks) == [key(SID), key(SID2)]
     page = finish(plan, peek_replies(peeks))
     assert isinstance(page, SessionPage)
     assert [s.id for s in page.sessions] == [SID, SID2]
@@ -541,7 +556,7 @@ def test_list_sessions_pages_with_a_cursor_inside_one_scan_step() -> None:
     rest = P.list_sessions(CORE, 2, page.next_cursor)
     assert first(rest) == [scan_call("0", 10)]  # the same step again, skipping what was listed
     peeks = step(rest, [scan_reply(b"0", SID, SID2, SID3)])
-    assert [c.keys for c in peeks if isinstance(c, P.Script)] == [(key(SID3),)]
+    assert peeked_keys(peeks) == [key(SID3)]
     last = finish(rest, peek_replies(peeks))
     assert [s.id for s in last.sessions] == [SID3]
     assert last.next_cursor is None
@@ -565,10 +580,10 @@ def test_list_sessions_drops_sessions_gone_before_the_peek() -> None:
     plan = P.list_sessions(CORE, 10, None)
     first(plan)
     peeks = step(plan, [scan_reply(b"0", SID, SID2)])
-    page = finish(plan, [None, [NOW + TTL_MS, 0, stored({})]])
+    page = finish(plan, [{}, -2, *peeked({})])
     assert [s.id for s in page.sessions] == [SID2]
     assert page.next_cursor is None
-    assert len(peeks) == 2
+    assert len(peeks) == 4
 
 
 def test_list_sessions_on_nothing() -> None:
@@ -617,7 +632,7 @@ def test_gather_merges_first_batches_into_one() -> None:
     plan = P.gather([P.load(CORE, SID), P.load(CORE, "not-an-id"), P.load(CORE, SID2)])
     batch = first(plan)
     assert [c.keys for c in batch if isinstance(c, P.Script)] == [(key(SID),), (key(SID2),)]
-    results = finish(plan, [[NOW + TTL_MS, 0, stored({"n": 1})], None])
+    results = finish(plan, [stored({"n": 1}), None])
     assert results[1] is None
     assert results[2] is None
     assert results[0] is not None
@@ -629,7 +644,7 @@ def test_gather_keeps_plans_in_lockstep() -> None:
     assert len(first(plan)) == 2
     second = step(
         plan,
-        [[NOW + TTL_MS, 1, stored({}, user="u1")], [NOW + TTL_MS, 0, stored({}, user="u2")]],
+        [stored({}, user="u1", indexed=None), stored({}, user="u2")],
     )
     assert len(second) == 1  # only the first needs its index pushed
     index = only_script(second, "index_add")
