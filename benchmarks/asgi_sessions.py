@@ -1,0 +1,1156 @@
+#!/usr/bin/env python
+"""Side-by-side cost of ASGI session middlewares, driven in-process against a private redis-server.
+
+Run from the repository root::
+
+    .venv/bin/python benchmarks/asgi_sessions.py            # full run (under a minute on 2 cores)
+    .venv/bin/python benchmarks/asgi_sessions.py --quick    # fewer iterations, a smoke test
+    .venv/bin/python benchmarks/asgi_sessions.py --profile  # also: where our read-only request spends
+    .venv/bin/python benchmarks/asgi_sessions.py --json results.json
+
+Frameworks (the same Starlette app, wrapped differently):
+
+- ``bare``: no session middleware (the scope carries a plain dict as ``scope["session"]``);
+- ``starlette-cookie``: ``starlette.middleware.sessions.SessionMiddleware`` (data in a signed cookie);
+- ``starsessions``: ``starsessions.SessionMiddleware`` + ``SessionAutoloadMiddleware`` + ``RedisStore``;
+- ``redis_sessions``: ours, ``redis_sessions.integrations.asgi.SessionMiddleware``.
+
+Request types: (a) no cookie, handler does not touch the session; (b) valid cookie, handler reads a
+key; (c) valid cookie, handler never touches the session; (d) valid cookie, handler writes one key;
+(e) no cookie, handler writes (a new session).
+
+Each request goes straight into the ASGI app with a hand-built scope, ``receive`` and ``send`` in one
+asyncio loop (no TestClient, no HTTP server): the numbers are the middleware's own cost plus the Redis
+round trips it makes over loopback. benchmarks/README.md explains how to read the output.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import cProfile
+import functools
+import gc
+import importlib
+import inspect
+import itertools
+import json
+import os
+import pstats
+import re
+import secrets
+import shutil
+import socket
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+import timeit
+from collections import Counter
+from collections.abc import Awaitable, Callable, Iterator
+from contextlib import contextmanager
+from dataclasses import asdict, dataclass, field
+from importlib.metadata import version
+from pathlib import Path
+from typing import Any
+
+import redis
+import redis.asyncio
+import starlette
+import starsessions
+from redis.asyncio.connection import AbstractConnection
+from starlette.applications import Starlette
+from starlette.middleware import Middleware
+from starlette.middleware.sessions import SessionMiddleware as CookieSessionMiddleware
+from starlette.requests import Request
+from starlette.responses import Response
+from starlette.routing import Route
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
+from starsessions.stores.redis import RedisStore
+
+import redis_sessions
+from redis_sessions import AsyncSessionStore, SessionConfig, SessionIdSigner
+from redis_sessions.integrations.asgi import SessionMiddleware as RedisSessionsMiddleware
+from redis_sessions.integrations.asgi import get_session
+
+SECRET = "benchmark-secret-key-" + "x" * 32
+COOKIE = "session"
+LIFETIME = 14 * 24 * 3600  # every framework: a 14-day sliding lifetime, like our default ttl
+
+# Targets from the issue.
+TARGET_OVERHEAD_US = 25.0  # read-only request: at most bare app + one round trip + this much
+TARGET_VS_STARSESSIONS = 0.5  # read-only request: under half of starsessions' time
+TARGET_MEMORY_BYTES = 350  # MEMORY USAGE of a typical session
+
+# The "typical session" of the issue: a user id, a five-item cart (five product ids), three boolean
+# flags, a CSRF token. Every value is under Redis' default hash-max-listpack-value (64 bytes), so our
+# hash stays listpack-encoded; the diag rows show a richer cart whose 141-byte value is not.
+TYPICAL_SESSION: dict[str, Any] = {
+    "user_id": "u-1048576",
+    "cart": [1001, 1002, 1003, 1004, 1005],
+    "is_admin": False,
+    "seen_tour": True,
+    "dark_mode": True,
+    "csrf_token": "7Zr0kq3c5mQh8XvB2yN6pW1sT9dL4fJ0aE3uK8iR5oG",  # 43 chars, as token_urlsafe(32)
+}
+# Diagnostic variant: the cart as five {sku, qty} objects (141 bytes of JSON).
+RICH_CART = [{"sku": f"SKU-{1001 + i}", "qty": i % 3 + 1} for i in range(5)]
+assert len(TYPICAL_SESSION["csrf_token"]) == 43
+
+Step = Callable[[], Awaitable[Any]]
+
+
+# -- a private redis-server -------------------------------------------------------------------------
+def _free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+@contextmanager
+def redis_server() -> Iterator[tuple[str, int]]:
+    """Start redis-server on a free 127.0.0.1 port without persistence; yield (host, port)."""
+    binary = shutil.which("redis-server")
+    if binary is None:
+        raise SystemExit("redis-server is not on PATH")
+    port = _free_port()
+    with tempfile.TemporaryDirectory() as workdir:
+        # fmt: off
+        argv = [
+            binary, "--bind", "127.0.0.1", "--port", str(port), "--save", "", "--appendonly", "no",
+            "--dir", workdir, "--protected-mode", "yes",
+        ]
+        # fmt: on
+        proc = subprocess.Popen(argv, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        try:
+            deadline = time.monotonic() + 10
+            while True:
+                try:
+                    with socket.create_connection(("127.0.0.1", port), timeout=0.2) as conn:
+                        conn.sendall(b"PING\r\n")
+                        if conn.recv(16).startswith(b"+PONG"):
+                            break
+                except OSError:
+                    pass
+                if proc.poll() is not None or time.monotonic() > deadline:
+                    raise RuntimeError(f"redis-server did not start on port {port}")
+                time.sleep(0.02)
+            yield "127.0.0.1", port
+        finally:
+            proc.terminate()
+            proc.wait(timeout=10)
+
+
+# -- the app ----------------------------------------------------------------------------------------
+_counter = itertools.count()
+
+
+def _ok() -> Response:
+    return Response(b"ok", media_type="text/plain")
+
+
+async def untouched(request: Request) -> Response:
+    return _ok()
+
+
+async def read_key(request: Request) -> Response:
+    request.session.get("user_id")
+    return _ok()
+
+
+async def write_key(request: Request) -> Response:
+    request.session["counter"] = next(_counter)
+    return _ok()
+
+
+async def seed(request: Request) -> Response:
+    request.session.update(TYPICAL_SESSION)
+    return _ok()
+
+
+async def seed_rich(request: Request) -> Response:
+    request.session.update({**TYPICAL_SESSION, "cart": RICH_CART})
+    return _ok()
+
+
+async def seed_bound(request: Request) -> Response:
+    """Ours only: the user id bound with the public API (per-user index), not stored as data."""
+    data = dict(TYPICAL_SESSION)
+    user_id = data.pop("user_id")
+    request.session.update(data)
+    get_session(request).user_id = user_id
+    return _ok()
+
+
+def build_app(middleware: list[Middleware]) -> Starlette:
+    routes = [
+        Route("/untouched", untouched),
+        Route("/read", read_key),
+        Route("/write", write_key),
+        Route("/seed", seed),
+        Route("/seed-rich", seed_rich),
+        Route("/seed-bound", seed_bound),
+    ]
+    return Starlette(routes=routes, middleware=middleware)
+
+
+def starsessions_middleware(client: redis.asyncio.Redis) -> list[Middleware]:
+    return [
+        Middleware(
+            starsessions.SessionMiddleware,
+            store=RedisStore(connection=client),
+            lifetime=LIFETIME,
+            rolling=True,  # slide the expiry on every request, as ours does
+            cookie_name=COOKIE,
+            cookie_https_only=False,
+        ),
+        # Inside SessionMiddleware (Starlette lists middleware outermost first): loads every session.
+        Middleware(starsessions.SessionAutoloadMiddleware),
+    ]
+
+
+def ours_middleware(url: str) -> list[Middleware]:
+    return [Middleware(RedisSessionsMiddleware, config=SessionConfig(url=url, secret_keys=[SECRET]))]
+
+
+class PingFirst:
+    """Yardstick: one redis-py PING round trip, then the app. 'bare app + one round trip' measured in
+    the same setting as a real request (the same code runs between round trips)."""
+
+    def __init__(self, app: ASGIApp, client: redis.asyncio.Redis) -> None:
+        self.app = app
+        self.client = client
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        await self.client.execute_command("PING")  # type: ignore[no-untyped-call]
+        await self.app(scope, receive, send)
+
+
+@dataclass(frozen=True)
+class Kind:
+    key: str
+    label: str
+    path: str
+    with_cookie: bool
+
+
+KINDS = (
+    Kind("a", "(a) no cookie, untouched", "/untouched", False),
+    Kind("b", "(b) cookie, reads a key", "/read", True),
+    Kind("c", "(c) cookie, untouched", "/untouched", True),
+    Kind("d", "(d) cookie, writes a key", "/write", True),
+    Kind("e", "(e) no cookie, writes (new)", "/write", False),
+)
+READ_ONLY = KINDS[1]
+
+
+@dataclass
+class Framework:
+    name: str
+    app: Starlette
+    bare: bool = False
+    cookie: bytes | None = None  # the Cookie header of a seeded typical session
+
+
+def make_scope(path: str, cookie: bytes | None, bare_session: dict[str, Any] | None) -> Scope:
+    headers = [(b"host", b"bench.local"), (b"user-agent", b"bench/1.0"), (b"accept", b"*/*")]
+    if cookie is not None:
+        headers.append((b"cookie", cookie))
+    scope: Scope = {
+        "type": "http",
+        "asgi": {"version": "3.0", "spec_version": "2.3"},
+        "http_version": "1.1",
+        "method": "GET",
+        "scheme": "http",
+        "path": path,
+        "raw_path": path.encode(),
+        "root_path": "",
+        "query_string": b"",
+        "headers": headers,
+        "client": ("127.0.0.1", 50000),
+        "server": ("127.0.0.1", 8000),
+        "state": {},
+    }
+    if bare_session is not None:
+        scope["session"] = bare_session  # the bare app has no middleware to provide one
+    return scope
+
+
+_REQUEST: Message = {"type": "http.request", "body": b"", "more_body": False}
+
+
+async def receive() -> Message:
+    return _REQUEST
+
+
+async def discard(message: Message) -> None:
+    return None
+
+
+def scope_for(fw: Framework, kind: Kind) -> Scope:
+    bare_session: dict[str, Any] | None = None
+    if fw.bare:
+        bare_session = dict(TYPICAL_SESSION) if kind.with_cookie else {}
+    return make_scope(kind.path, fw.cookie if kind.with_cookie else None, bare_session)
+
+
+def request_steps(fw: Framework, kind: Kind, n: int) -> list[Step]:
+    """`n` ready-to-run requests, each with its own fresh scope (middlewares write into it)."""
+    return [functools.partial(fw.app, scope_for(fw, kind), receive, discard) for _ in range(n)]
+
+
+@dataclass
+class Reply:
+    status: int = 0
+    set_cookie: list[bytes] = field(default_factory=list)
+
+
+async def call(app: ASGIApp, scope: Scope) -> Reply:
+    reply = Reply()
+
+    async def capture(message: Message) -> None:
+        if message["type"] == "http.response.start":
+            reply.status = message["status"]
+            reply.set_cookie = [v for k, v in message.get("headers", ()) if k.lower() == b"set-cookie"]
+
+    await app(scope, receive, capture)
+    return reply
+
+
+async def seed_cookie(app: ASGIApp, path: str = "/seed") -> bytes:
+    """Create a session through `app` and return the ``Cookie`` header that carries it."""
+    reply = await call(app, make_scope(path, None, None))
+    if reply.status != 200 or len(reply.set_cookie) != 1:
+        raise RuntimeError(f"seeding {path} failed: {reply}")
+    return reply.set_cookie[0].split(b";", 1)[0]
+
+
+def find_middleware(app: Starlette, cls: type[Any]) -> Any:
+    """The instance of `cls` in `app`'s (already built) middleware stack."""
+    node: Any = app.middleware_stack
+    while node is not None:
+        if isinstance(node, cls):
+            return node
+        node = getattr(node, "app", None)
+    raise LookupError(cls.__name__)
+
+
+# -- timing -----------------------------------------------------------------------------------------
+@dataclass
+class Cell:
+    """One thing to time: `steps(n)` gives n awaitable factories, one request (or operation) each."""
+
+    key: str
+    steps: Callable[[int], list[Step]]
+
+
+@dataclass
+class Timing:
+    samples_ns: list[int] = field(default_factory=list)
+    repeat_means_us: list[float] = field(default_factory=list)
+    cpu_ns: int = 0
+    server_cpu_s: float = 0.0
+
+    def add(self, samples: list[int], cpu_ns: int, server_cpu_s: float) -> None:
+        self.samples_ns += samples
+        self.repeat_means_us.append(sum(samples) / len(samples) / 1000)
+        self.cpu_ns += cpu_ns
+        self.server_cpu_s += server_cpu_s
+
+    def summary(self) -> dict[str, float]:
+        ordered = sorted(self.samples_ns)
+        n = len(ordered)
+        return {
+            "median_us": statistics.median(ordered) / 1000,
+            "mean_us": statistics.fmean(ordered) / 1000,
+            "p99_us": ordered[min(n - 1, int(n * 0.99))] / 1000,
+            "repeat_mean_min_us": min(self.repeat_means_us),
+            "repeat_mean_max_us": max(self.repeat_means_us),
+            "cpu_us": self.cpu_ns / n / 1000,
+            "redis_cpu_us": self.server_cpu_s * 1e6 / n,
+            "requests": n,
+        }
+
+
+async def server_cpu(admin: redis.asyncio.Redis) -> float:
+    info = await admin.info("cpu")
+    return float(info["used_cpu_sys"]) + float(info["used_cpu_user"])
+
+
+async def run_batch(steps: list[Step]) -> tuple[list[int], int]:
+    """Run `steps` one after another; per-step wall time (ns) and the batch's process CPU (ns)."""
+    samples = [0] * len(steps)
+    clock = time.perf_counter_ns
+    cpu0 = time.process_time_ns()
+    for i, step in enumerate(steps):
+        t0 = clock()
+        await step()
+        samples[i] = clock() - t0
+    return samples, time.process_time_ns() - cpu0
+
+
+async def measure_times(
+    cells: list[Cell], admin: redis.asyncio.Redis, repeats: int, iterations: int, warmup: int
+) -> dict[str, Timing]:
+    timings = {cell.key: Timing() for cell in cells}
+    for cell in cells:
+        await run_batch(cell.steps(warmup))
+    for rep in range(repeats):
+        # Every cell once per repeat, in turn: drift (CPU frequency, neighbours) hits all alike.
+        for cell in cells:
+            steps = cell.steps(iterations)
+            gc.collect()
+            before = await server_cpu(admin)
+            samples, cpu_ns = await run_batch(steps)
+            timings[cell.key].add(samples, cpu_ns, await server_cpu(admin) - before)
+        print(f"  repeat {rep + 1}/{repeats} done", file=sys.stderr)
+    return timings
+
+
+@dataclass
+class Baselines:
+    """Single round trips and store calls to time next to the requests, and what to close after."""
+
+    cells: list[Cell]
+    closers: list[Callable[[], Awaitable[None]]]
+
+
+async def baselines(host: str, port: int, ours_cookie: bytes, ours_read: list[str]) -> Baselines:
+    url = f"redis://{host}:{port}/0"
+    reader, writer = await asyncio.open_connection(host, port)
+
+    async def raw_ping() -> None:
+        writer.write(b"PING\r\n")
+        await reader.readline()
+
+    async def close_raw() -> None:
+        writer.close()
+        await writer.wait_closed()
+
+    plain = redis.asyncio.Redis.from_url(url)
+    timed = redis.asyncio.Redis.from_url(url, socket_timeout=1.0, socket_connect_timeout=1.0)
+    store = AsyncSessionStore(SessionConfig(url=url, secret_keys=[SECRET]))
+    session_id = store.signer.unsign(ours_cookie.split(b"=", 1)[1].decode())
+    assert session_id is not None
+
+    def store_get() -> Awaitable[Any]:
+        return store.get(session_id)
+
+    async def plain_ping() -> None:
+        await plain.execute_command("PING")  # type: ignore[no-untyped-call]
+
+    async def timed_ping() -> None:
+        await timed.execute_command("PING")  # type: ignore[no-untyped-call]
+
+    def repeat(step: Step) -> Callable[[int], list[Step]]:
+        return lambda n: [step] * n
+
+    cells = [
+        Cell("rtt/raw asyncio stream PING", repeat(raw_ping)),
+        Cell("rtt/redis-py PING (no timeouts, as starsessions)", repeat(plain_ping)),
+        Cell("rtt/redis-py PING (1 s timeouts, as ours)", repeat(timed_ping)),
+    ]
+    # Our read request's own command (caught by MONITOR), sent again by plain redis-py: what the
+    # round trip costs with our script, apart from our Python code around it.
+    if ours_read and ours_read[0].upper() == "EVALSHA" and len(ours_read) >= 4:
+        replay = [a.encode("latin-1") for a in ours_read]
+        session_key = replay[3]
+
+        async def replay_read() -> None:
+            await timed.execute_command(*replay)  # type: ignore[no-untyped-call]
+
+        async def hgetall() -> None:
+            await timed.execute_command("HGETALL", session_key)  # type: ignore[no-untyped-call]
+
+        if not await timed.execute_command(*replay):  # type: ignore[no-untyped-call]
+            raise RuntimeError(f"replaying our read command found no session: {ours_read[:4]}")
+        cells += [
+            Cell("rtt/redis-py replay of our read command (EVALSHA load)", repeat(replay_read)),
+            Cell("rtt/redis-py HGETALL of the same session hash", repeat(hgetall)),
+        ]
+    cells.append(Cell("store/AsyncSessionStore.get(id) (load + slide)", repeat(store_get)))
+    ping_first = Framework("bare+PING", build_app([Middleware(PingFirst, client=timed)]), bare=True)
+    cells.append(Cell(YARDSTICK, functools.partial(request_steps, ping_first, READ_ONLY)))
+    return Baselines(cells, [close_raw, plain.aclose, timed.aclose, store.close])
+
+
+RTT_REFERENCE = "rtt/redis-py PING (no timeouts, as starsessions)"
+YARDSTICK = "yardstick/bare app + one redis-py PING in the request, request (b)"
+
+
+def sync_components(cookie: bytes, repeats: int) -> dict[str, float]:
+    """Best-of-repeats µs per call of our CPU-only pieces (timeit)."""
+    value = cookie.split(b"=", 1)[1].decode()
+    signer = SessionIdSigner([SECRET])
+    session_id = signer.unsign(value)
+    assert session_id is not None
+    store = AsyncSessionStore(SessionConfig(url="memory://bench", secret_keys=[SECRET]))
+    number = 5000
+    pieces: dict[str, Callable[[], Any]] = {
+        "SessionIdSigner.unsign(valid cookie)": lambda: signer.unsign(value),
+        "SessionIdSigner.sign(same id again)": lambda: signer.sign(session_id),
+        "AsyncSessionStore.new_session() (every no-cookie request)": store.new_session,
+    }
+    return {
+        label: min(timeit.repeat(fn, number=number, repeat=repeats)) / number * 1e6
+        for label, fn in pieces.items()
+    }
+
+
+# -- Redis commands and round trips per request ---------------------------------------------------
+_MONITOR_LINE = re.compile(rb'^\+\d+\.\d+ \[\d+ ([^\]]+)\] "([^"]*)"')
+
+
+@dataclass
+class Traffic:
+    top_level: dict[str, float]
+    lua: dict[str, float]
+    round_trips: float
+    set_cookie: bool
+    status: int
+    first_command: list[str]  # the first top-level command seen, arguments as MONITOR shows them
+
+
+_MONITOR_ARG = re.compile(rb'"((?:[^"\\]|\\.)*)"')
+_ESCAPES = {b"n": b"\n", b"r": b"\r", b"t": b"\t", b"a": b"\a", b"b": b"\b", b'"': b'"', b"\\": b"\\"}
+
+
+def monitor_args(line: bytes) -> list[bytes]:
+    """The arguments of one MONITOR line, unescaped (Redis quotes them with sdscatrepr)."""
+    args: list[bytes] = []
+    for raw in _MONITOR_ARG.findall(line.split(b"] ", 1)[1]):
+        out, i = bytearray(), 0
+        while i < len(raw):
+            if raw[i : i + 1] == b"\\" and raw[i + 1 : i + 2] == b"x":
+                out += bytes([int(raw[i + 2 : i + 4], 16)])
+                i += 4
+            elif raw[i : i + 1] == b"\\":
+                out += _ESCAPES.get(raw[i + 1 : i + 2], raw[i + 1 : i + 2])
+                i += 2
+            else:
+                out += raw[i : i + 1]
+                i += 1
+        args.append(bytes(out))
+    return args
+
+
+@contextmanager
+def count_round_trips() -> Iterator[list[int]]:
+    """Count writes of a command (or of a pipelined batch) to any redis.asyncio connection.
+
+    redis-py sends one command, or a whole pipeline, with one ``send_packed_command`` and then
+    reads the replies: one call is one round trip.
+    """
+    counter = [0]
+    original = AbstractConnection.send_packed_command
+
+    async def counting(self: AbstractConnection, command: Any, check_health: bool = True) -> None:
+        counter[0] += 1
+        await original(self, command, check_health)
+
+    setattr(AbstractConnection, "send_packed_command", counting)  # noqa: B010
+    try:
+        yield counter
+    finally:
+        setattr(AbstractConnection, "send_packed_command", original)  # noqa: B010
+
+
+async def measure_traffic(fw: Framework, kind: Kind, host: str, port: int, n: int) -> Traffic:
+    """Commands per request from MONITOR (top level vs inside Lua) and round trips per request."""
+    first = await call(fw.app, scope_for(fw, kind))  # also warms connections and script caches
+    marker_client = redis.asyncio.Redis(host=host, port=port, decode_responses=False)
+    await marker_client.ping()
+    reader, writer = await asyncio.open_connection(host, port)
+    try:
+        writer.write(b"MONITOR\r\n")
+        await writer.drain()
+        if not (await reader.readline()).startswith(b"+OK"):
+            raise RuntimeError("MONITOR refused")
+        with count_round_trips() as trips:
+            for step in request_steps(fw, kind, n):
+                await step()
+        marker = f"bench-marker-{secrets.token_hex(8)}"
+        await marker_client.echo(marker)
+        top: Counter[str] = Counter()
+        lua: Counter[str] = Counter()
+        first_command: list[bytes] = []
+        while True:
+            line = await reader.readline()
+            if not line:
+                raise RuntimeError("MONITOR connection closed")
+            if marker.encode() in line:
+                break
+            match = _MONITOR_LINE.match(line)
+            if match is not None:
+                client, name = match.group(1), match.group(2).decode().upper()
+                (lua if client == b"lua" else top)[name] += 1
+                if client != b"lua" and not first_command:
+                    first_command = monitor_args(line)
+    finally:
+        writer.close()
+        await writer.wait_closed()
+        await marker_client.aclose()
+    return Traffic(
+        top_level={k: v / n for k, v in sorted(top.items())},
+        lua={k: v / n for k, v in sorted(lua.items())},
+        round_trips=trips[0] / n,
+        set_cookie=bool(first.set_cookie),
+        status=first.status,
+        first_command=[a.decode("latin-1") for a in first_command],
+    )
+
+
+# -- memory per session ---------------------------------------------------------------------------
+@dataclass
+class KeyFootprint:
+    role: str  # "session" or "index"
+    type: str
+    encoding: str
+    bytes: int
+    length: int  # hash fields, string bytes or sorted-set members
+
+
+@dataclass(frozen=True)
+class MemoryCase:
+    label: str
+    framework: str  # "ours" or "starsessions"
+    path: str
+    listpack_value: int | None = None  # temporarily raise hash-max-listpack-value
+
+    @property
+    def diagnostic(self) -> bool:
+        """Not the issue's set-up: shown to explain the primary numbers."""
+        return self.path == "/seed-rich" or self.listpack_value is not None
+
+
+MEMORY_CASES = (
+    MemoryCase("redis_sessions, user id as data", "ours", "/seed"),
+    MemoryCase("redis_sessions, user id bound (session.user_id)", "ours", "/seed-bound"),
+    MemoryCase("starsessions", "starsessions", "/seed"),
+    MemoryCase("diag: redis_sessions, cart of 5 {sku, qty}", "ours", "/seed-rich"),
+    MemoryCase("diag: same, hash-max-listpack-value 256", "ours", "/seed-rich", 256),
+    MemoryCase("diag: starsessions, cart of 5 {sku, qty}", "starsessions", "/seed-rich"),
+)
+
+
+def _text(value: bytes | str) -> str:
+    return value.decode() if isinstance(value, bytes) else value
+
+
+async def footprint(client: redis.asyncio.Redis) -> list[KeyFootprint]:
+    """Every key of the (otherwise empty) database: MEMORY USAGE with every nested value sampled."""
+    out: list[KeyFootprint] = []
+    async for key in client.scan_iter(count=1000):
+        kind = _text(await client.type(key))
+        size = int(await client.memory_usage(key, samples=0) or 0)
+        encoding = _text(await client.object("ENCODING", key))
+        if kind == "hash":
+            length = int(await client.hlen(key))
+        elif kind == "string":
+            length = int(await client.strlen(key))
+        else:
+            length = int(await client.zcard(key))
+        role = "index" if b"user:" in key else "session"
+        out.append(KeyFootprint(role, kind, encoding, size, length))
+    return sorted(out, key=lambda k: k.role != "session")
+
+
+async def measure_memory(host: str, port: int) -> list[dict[str, Any]]:
+    """Seed one typical session through each Redis-backed middleware, each into an empty database."""
+    results: list[dict[str, Any]] = []
+    admin = redis.asyncio.Redis(host=host, port=port)
+    for db, case in enumerate(MEMORY_CASES, start=1):
+        url = f"redis://{host}:{port}/{db}"
+        client = redis.asyncio.Redis.from_url(url)
+        await client.flushdb()
+        saved = str((await admin.config_get("hash-max-listpack-value"))["hash-max-listpack-value"])
+        if case.listpack_value is not None:
+            await admin.config_set("hash-max-listpack-value", case.listpack_value)
+        try:
+            if case.framework == "starsessions":
+                cookie = await seed_cookie(build_app(starsessions_middleware(client)), case.path)
+            else:
+                app = build_app(ours_middleware(url))
+                cookie = await seed_cookie(app, case.path)
+                await find_middleware(app, RedisSessionsMiddleware).store.close()
+        finally:
+            await admin.config_set("hash-max-listpack-value", saved)
+        keys = await footprint(client)
+        results.append(
+            {
+                "label": case.label,
+                "diagnostic": case.diagnostic,
+                "keys": [asdict(k) for k in keys],
+                "session_bytes": sum(k.bytes for k in keys if k.role == "session"),
+                "index_bytes": sum(k.bytes for k in keys if k.role == "index"),
+                "cookie_value_bytes": len(cookie) - len(COOKIE) - 1,
+            }
+        )
+        await client.flushdb()
+        await client.aclose()
+    await admin.aclose()
+    return results
+
+
+# -- profile of our read-only request ---------------------------------------------------------------
+# Functions on our read-only path, timed inclusively by wrapping them (module, attribute path).
+# Missing ones (the package is being changed) are skipped.
+TRACED: tuple[tuple[str, str], ...] = (
+    ("redis_sessions.integrations.asgi", "SessionMiddleware._cookie"),
+    ("redis_sessions.signing", "SessionIdSigner.unsign"),
+    ("redis_sessions.store", "AsyncSessionStore.get"),
+    ("redis_sessions._drivers", "AsyncRedisDriver.execute"),
+    ("redis.asyncio.client", "Redis.execute_command"),
+    ("redis_sessions._plan", "Core.load_call"),
+    ("redis_sessions._plan", "Core.from_hash"),
+    ("redis_sessions.integrations.asgi", "SessionMiddleware._finish"),
+    ("redis_sessions._http", "decide"),
+    ("redis_sessions._http", "cookie_after"),
+    ("redis_sessions.signing", "SessionIdSigner.sign"),
+    ("redis_sessions._http", "set_cookie_header"),
+)
+
+
+@contextmanager
+def traced(calls: dict[str, list[int]]) -> Iterator[None]:
+    """Wrap each TRACED function to record its inclusive wall time per call (ns) in `calls`."""
+    restore: list[tuple[Any, str, Any]] = []
+    for module_name, path in TRACED:
+        try:
+            owner: Any = importlib.import_module(module_name)
+            *parents, name = path.split(".")
+            for parent in parents:
+                owner = getattr(owner, parent)
+            original = inspect.getattr_static(owner, name)
+        except (ImportError, AttributeError):
+            continue
+        if not inspect.isfunction(original):
+            continue
+        bucket = calls.setdefault(f"{module_name}.{path}", [])
+        restore.append((owner, name, original))
+        setattr(owner, name, _timed(original, bucket))
+    try:
+        yield
+    finally:
+        for owner, name, original in reversed(restore):
+            setattr(owner, name, original)
+
+
+def _timed(fn: Callable[..., Any], bucket: list[int]) -> Callable[..., Any]:
+    clock = time.perf_counter_ns
+    if inspect.iscoroutinefunction(fn):
+
+        @functools.wraps(fn)
+        async def timed_async(*args: Any, **kwargs: Any) -> Any:
+            t0 = clock()
+            try:
+                return await fn(*args, **kwargs)
+            finally:
+                bucket.append(clock() - t0)
+
+        return timed_async
+
+    @functools.wraps(fn)
+    def timed_sync(*args: Any, **kwargs: Any) -> Any:
+        t0 = clock()
+        try:
+            return fn(*args, **kwargs)
+        finally:
+            bucket.append(clock() - t0)
+
+    return timed_sync
+
+
+async def profile_read_path(fw: Framework, n: int, top: int) -> dict[str, Any]:
+    await run_batch(request_steps(fw, READ_ONLY, 500))
+    # 1. Inclusive wall time of the functions we know are on the path.
+    calls: dict[str, list[int]] = {}
+    steps = request_steps(fw, READ_ONLY, n)
+    gc.collect()
+    with traced(calls):
+        samples, _ = await run_batch(steps)
+    traced_rows = [
+        {
+            "function": name,
+            "calls_per_request": len(durations) / n,
+            "us_per_call": statistics.median(durations) / 1000 if durations else 0.0,
+            "mean_us_per_call": statistics.fmean(durations) / 1000 if durations else 0.0,
+            "us_per_request": sum(durations) / n / 1000,
+        }
+        for name, durations in calls.items()
+    ]
+    # 2. cProfile: every function, own time (inflated by the profiler's per-call cost).
+    steps = request_steps(fw, READ_ONLY, n)
+    gc.collect()
+    profiler = cProfile.Profile()
+    profiler.enable()
+    await run_batch(steps)
+    profiler.disable()
+    raw: dict[Any, Any] = pstats.Stats(profiler).stats  # type: ignore[attr-defined]
+    rows: list[dict[str, Any]] = []
+    for (filename, line, name), (_cc, ncalls, tottime, cumtime, _callers) in raw.items():
+        short = filename
+        for marker in ("site-packages/", "/lib/python3", "py3-none-any/"):
+            if marker in short:
+                short = short.split(marker, 1)[1]
+        rows.append(
+            {
+                "function": f"{short}:{line}({name})",
+                "calls_per_request": ncalls / n,
+                "own_us_per_call": tottime / ncalls * 1e6 if ncalls else 0.0,
+                "own_us_per_request": tottime / n * 1e6,
+                "cum_us_per_request": cumtime / n * 1e6,
+            }
+        )
+    rows.sort(key=lambda r: r["own_us_per_request"], reverse=True)
+    return {
+        "requests": n,
+        "traced_request_median_us": statistics.median(samples) / 1000,
+        "traced": traced_rows,
+        "cprofile": rows[:top],
+    }
+
+
+# -- report -----------------------------------------------------------------------------------------
+def _fmt_cmds(counts: dict[str, float]) -> str:
+    if not counts:
+        return "-"
+    return " ".join(name if per == 1 else f"{name}x{per:g}" for name, per in counts.items())
+
+
+def _table(headers: list[str], rows: list[list[str]], right: set[int]) -> str:
+    widths = [max(len(h), *(len(r[i]) for r in rows)) for i, h in enumerate(headers)]
+
+    def line(cells: list[str]) -> str:
+        return "  ".join(
+            c.rjust(w) if i in right else c.ljust(w)
+            for i, (c, w) in enumerate(zip(cells, widths, strict=True))
+        ).rstrip()
+
+    return "\n".join([line(headers), line(["-" * w for w in widths]), *(line(r) for r in rows)])
+
+
+def _timing_cells(t: dict[str, float]) -> list[str]:
+    return [
+        f"{t['median_us']:.1f}",
+        f"{t['mean_us']:.1f}",
+        f"{t['p99_us']:.1f}",
+        f"{t['repeat_mean_min_us']:.0f}-{t['repeat_mean_max_us']:.0f}",
+        f"{t['cpu_us']:.1f}",
+        f"{t['redis_cpu_us']:.1f}",
+    ]
+
+
+def report(results: dict[str, Any]) -> str:
+    meta = results["meta"]
+    timings, traffic = results["timings"], results["traffic"]
+    out = [
+        f"ASGI session middlewares, in-process; {meta['repeats']} repeats x {meta['iterations']} requests "
+        f"per cell after {meta['warmup']} warm-up.",
+        f"Python {meta['python']}, Starlette {meta['starlette']}, starsessions {meta['starsessions']}, "
+        f"redis-py {meta['redis_py']} (hiredis {meta['hiredis']}), redis-server {meta['redis_server']}, "
+        f"redis_sessions {meta['redis_sessions']} ({meta['redis_sessions_source']}), {meta['cpus']} CPUs, "
+        f"load average {meta['load_average_at_start']} at start"
+        + (" (other work is running: expect noise)." if meta["load_average_at_start"] > 0.5 else "."),
+        "",
+        "Per request, in microseconds: median / mean / p99 over all timed requests; 'repeats' = range of the",
+        "per-repeat means; CPU = this process's CPU; redis CPU = redis-server's CPU (INFO cpu deltas);",
+        "vs bare = median minus the bare app's median for the same request type.",
+    ]
+    rows: list[list[str]] = []
+    for kind in KINDS:
+        bare = timings[f"bare/{kind.key}"]
+        for i, name in enumerate(results["frameworks"]):
+            t, tr = timings[f"{name}/{kind.key}"], traffic[f"{name}/{kind.key}"]
+            rows.append(
+                [
+                    kind.label if i == 0 else "",
+                    name,
+                    *_timing_cells(t),
+                    f"{t['median_us'] - bare['median_us']:+.1f}",
+                    f"{tr['round_trips']:g}",
+                    _fmt_cmds(tr["top_level"]),
+                    _fmt_cmds(tr["lua"]),
+                    "yes" if tr["set_cookie"] else "no",
+                ]
+            )
+    # fmt: off
+    headers = [
+        "request", "framework", "median", "mean", "p99", "repeats", "CPU", "redis CPU", "vs bare",
+        "RT/req", "commands/req (top level)", "inside Lua/req", "Set-Cookie",
+    ]
+    # fmt: on
+    out += [_table(headers, rows, right=set(range(2, 10))), ""]
+
+    out.append("Single operations, timed the same way in the same repeats:")
+    rows = [
+        [key.split("/", 1)[1], *_timing_cells(t)]
+        for key, t in timings.items()
+        if key.startswith(("rtt/", "store/", "yardstick/"))
+    ]
+    out += [
+        _table(["operation", "median", "mean", "p99", "repeats", "CPU", "redis CPU"], rows, set(range(1, 7)))
+    ]
+    rows = [[label, f"{us:.2f}"] for label, us in results["components"].items()]
+    out += ["", _table(["CPU-only piece of ours (timeit, best of repeats)", "us/call"], rows, {1}), ""]
+
+    out.append(
+        "Redis memory of one typical session (user id, cart of five product ids, three flags, 43-char "
+        f"CSRF token; {results['typical_session_json_bytes']} bytes as compact JSON), by MEMORY USAGE ... "
+        "SAMPLES 0;"
+    )
+    out.append("'diag:' rows are variants that explain the numbers, not the issue's set-up.")
+    rows = [
+        [
+            m["label"],
+            k["role"],
+            k["type"],
+            k["encoding"],
+            str(k["length"]),
+            str(k["bytes"]),
+            str(m["cookie_value_bytes"]),
+        ]
+        for m in results["memory"]
+        for k in m["keys"]
+    ]
+    headers = ["store", "key", "type", "encoding", "fields/len", "MEMORY USAGE", "cookie value bytes"]
+    out += [_table(headers, rows, right={4, 5, 6}), ""]
+
+    out.append("Targets from the issue, our numbers in this run:")
+    out += [f"  [{'ok' if c['ok'] else 'MISS'}] {c['name']}: {c['detail']}" for c in results["targets"]]
+
+    profile = results.get("profile")
+    if profile:
+        out += [
+            "",
+            f"Where our read-only request (b) spends its time ({profile['requests']} requests; request "
+            f"median with these wrappers {profile['traced_request_median_us']:.1f} us). Inclusive wall time "
+            "per call:",
+        ]
+        rows = [
+            [
+                r["function"],
+                f"{r['calls_per_request']:g}",
+                f"{r['us_per_call']:.2f}",
+                f"{r['mean_us_per_call']:.2f}",
+                f"{r['us_per_request']:.2f}",
+            ]
+            for r in profile["traced"]
+        ]
+        out += [
+            _table(["function", "calls/req", "median us/call", "mean us/call", "us/req"], rows, {1, 2, 3, 4})
+        ]
+        out += [
+            "",
+            "cProfile, top functions by own time (the profiler's per-call cost inflates small functions):",
+        ]
+        rows = [
+            [
+                r["function"][-90:],
+                f"{r['calls_per_request']:g}",
+                f"{r['own_us_per_call']:.2f}",
+                f"{r['own_us_per_request']:.2f}",
+                f"{r['cum_us_per_request']:.1f}",
+            ]
+            for r in profile["cprofile"]
+        ]
+        out += [
+            _table(["function", "calls/req", "own us/call", "own us/req", "cum us/req"], rows, {1, 2, 3, 4})
+        ]
+    return "\n".join(out)
+
+
+def evaluate(results: dict[str, Any]) -> list[dict[str, Any]]:
+    t = results["timings"]
+    ours, bare, star = t["redis_sessions/b"], t["bare/b"], t["starsessions/b"]
+    rtt, yard = t[RTT_REFERENCE], t[YARDSTICK]
+    trips = results["traffic"]["redis_sessions/b"]["round_trips"]
+    budget = yard["median_us"] + TARGET_OVERHEAD_US
+    loose_budget = bare["median_us"] + rtt["median_us"] + TARGET_OVERHEAD_US
+    checks: list[dict[str, Any]] = [
+        {
+            "name": "read-only request (b): one round trip",
+            "ok": trips == 1,
+            "detail": f"{trips:g} round trips per request",
+        },
+        {
+            "name": f"read-only request (b) <= bare + one round trip + {TARGET_OVERHEAD_US:.0f} us",
+            "ok": ours["median_us"] <= budget,
+            "detail": (
+                f"median {ours['median_us']:.1f} us vs {budget:.1f} us (bare app + one PING in the request "
+                f"{yard['median_us']:.1f} + {TARGET_OVERHEAD_US:.0f}): "
+                f"{ours['median_us'] - yard['median_us']:.1f} us wall and "
+                f"{ours['cpu_us'] - yard['cpu_us']:.1f} us of this process's CPU beyond it. "
+                f"With a tight-loop PING instead: bare {bare['median_us']:.1f} + PING {rtt['median_us']:.1f} "
+                f"+ {TARGET_OVERHEAD_US:.0f} = {loose_budget:.1f} us"
+            ),
+        },
+        {
+            "name": "read-only request (b) under half of starsessions' time",
+            "ok": ours["median_us"] < TARGET_VS_STARSESSIONS * star["median_us"],
+            "detail": (
+                f"ours {ours['median_us']:.1f} us vs starsessions {star['median_us']:.1f} us: ratio "
+                f"{ours['median_us'] / star['median_us']:.2f} (target < {TARGET_VS_STARSESSIONS})"
+            ),
+        },
+    ]
+    for m in results["memory"]:
+        if m["diagnostic"] or not m["label"].startswith("redis_sessions"):
+            continue
+        encodings = ", ".join(k["encoding"] for k in m["keys"] if k["role"] == "session")
+        index = f"; plus the per-user index key: {m['index_bytes']} bytes" if m["index_bytes"] else ""
+        checks.append(
+            {
+                "name": f"typical session <= {TARGET_MEMORY_BYTES} bytes ({m['label']})",
+                "ok": m["session_bytes"] <= TARGET_MEMORY_BYTES,
+                "detail": f"session key {m['session_bytes']} bytes ({encodings}){index}",
+            }
+        )
+    return checks
+
+
+# -- main -------------------------------------------------------------------------------------------
+def _source_state() -> str:
+    """The commit of the package under test, and whether its source differs from it."""
+    root = Path(__file__).resolve().parent.parent
+    try:
+        head = subprocess.run(
+            ["git", "rev-parse", "--short", "HEAD"], cwd=root, capture_output=True, text=True, check=True
+        ).stdout.strip()
+        dirty = subprocess.run(
+            ["git", "status", "--porcelain", "--", "redis_sessions", "integrations"],
+            cwd=root,
+            capture_output=True,
+            text=True,
+            check=True,
+        ).stdout.strip()
+    except (OSError, subprocess.CalledProcessError):
+        return "source state unknown"
+    return f"commit {head}{' + uncommitted changes' if dirty else ''}"
+
+
+async def run(args: argparse.Namespace, host: str, port: int) -> dict[str, Any]:
+    url = f"redis://{host}:{port}/0"
+    admin = redis.asyncio.Redis.from_url(url)
+    star_client = redis.asyncio.Redis.from_url(url)
+    frameworks = [
+        Framework("bare", build_app([]), bare=True),
+        Framework(
+            "starlette-cookie",
+            build_app(
+                [
+                    Middleware(
+                        CookieSessionMiddleware, secret_key=SECRET, session_cookie=COOKIE, max_age=LIFETIME
+                    )
+                ]
+            ),
+        ),
+        Framework("starsessions", build_app(starsessions_middleware(star_client))),
+        Framework("redis_sessions", build_app(ours_middleware(url))),
+    ]
+    ours = frameworks[-1]
+    closers: list[Callable[[], Awaitable[None]]] = [admin.aclose, star_client.aclose]
+    results: dict[str, Any] = {
+        "meta": {
+            "repeats": args.repeats,
+            "iterations": args.iterations,
+            "warmup": args.warmup,
+            "python": sys.version.split()[0],
+            "starlette": starlette.__version__,
+            "starsessions": version("starsessions"),
+            "redis_py": redis.__version__,
+            "hiredis": version("hiredis"),
+            "redis_sessions": redis_sessions.__version__,
+            "redis_sessions_source": _source_state(),
+            "redis_server": (await admin.info("server"))["redis_version"],
+            "cpus": os.cpu_count(),
+            "load_average_at_start": round(os.getloadavg()[0], 2),
+        },
+        "frameworks": [fw.name for fw in frameworks],
+        "typical_session_json_bytes": len(json.dumps(TYPICAL_SESSION, separators=(",", ":"))),
+    }
+    try:
+        for fw in frameworks[1:]:
+            fw.cookie = await seed_cookie(fw.app)
+        closers.append(find_middleware(ours.app, RedisSessionsMiddleware).store.close)
+        assert ours.cookie is not None
+
+        print("counting Redis commands and round trips ...", file=sys.stderr)
+        traffic: dict[str, Any] = {}
+        for kind in KINDS:
+            for fw in frameworks:
+                tr = await measure_traffic(fw, kind, host, port, args.traffic_requests)
+                if tr.status != 200:
+                    raise RuntimeError(f"{fw.name} {kind.label}: status {tr.status}")
+                traffic[f"{fw.name}/{kind.key}"] = asdict(tr)
+        results["traffic"] = traffic
+
+        print("timing ...", file=sys.stderr)
+        extra = await baselines(host, port, ours.cookie, traffic["redis_sessions/b"]["first_command"])
+        closers += extra.closers
+        cells = [
+            Cell(f"{fw.name}/{kind.key}", functools.partial(request_steps, fw, kind))
+            for kind in KINDS
+            for fw in frameworks
+        ]
+        timings = await measure_times(cells + extra.cells, admin, args.repeats, args.iterations, args.warmup)
+        results["timings"] = {key: t.summary() for key, t in timings.items()}
+        results["components"] = sync_components(ours.cookie, args.repeats)
+
+        print("memory ...", file=sys.stderr)
+        results["memory"] = await measure_memory(host, port)
+        if args.profile:
+            print("profiling ...", file=sys.stderr)
+            results["profile"] = await profile_read_path(ours, args.profile_requests, args.profile_top)
+        results["targets"] = evaluate(results)
+    finally:
+        for close in closers:
+            await close()
+    return results
+
+
+def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
+    parser = argparse.ArgumentParser(
+        description="Time ASGI session middlewares side by side against a private redis-server."
+    )
+    parser.add_argument(
+        "--quick", action="store_true", help="fewer iterations: a smoke test of a few seconds"
+    )
+    parser.add_argument("--repeats", type=int, help="timed repeats of every cell (default 5; quick 3)")
+    parser.add_argument(
+        "--iterations", type=int, help="requests per cell and repeat (default 2000; quick 300)"
+    )
+    parser.add_argument("--warmup", type=int, help="untimed requests per cell first (default 300; quick 100)")
+    parser.add_argument("--traffic-requests", type=int, default=50, help="requests per cell under MONITOR")
+    parser.add_argument("--profile", action="store_true", help="break down our read-only request (b)")
+    parser.add_argument("--profile-requests", type=int, default=5000, help="requests per profile pass")
+    parser.add_argument("--profile-top", type=int, default=25, help="cProfile rows to print")
+    parser.add_argument("--json", metavar="PATH", help="also write every number as JSON to PATH")
+    args = parser.parse_args(argv)
+    if args.repeats is None:
+        args.repeats = 3 if args.quick else 5
+    if args.iterations is None:
+        args.iterations = 300 if args.quick else 2000
+    if args.warmup is None:
+        args.warmup = 100 if args.quick else 300
+    if min(args.repeats, args.iterations, args.warmup, args.traffic_requests, args.profile_requests) < 1:
+        parser.error("counts must be positive")
+    return args
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = parse_args(argv)
+    started = time.monotonic()
+    with redis_server() as (host, port):
+        results = asyncio.run(run(args, host, port))
+    results["meta"]["run_seconds"] = round(time.monotonic() - started, 1)
+    print(report(results))
+    print(f"\n(run time {results['meta']['run_seconds']:.0f} s)")
+    if args.json:
+        Path(args.json).write_text(json.dumps(results, indent=2) + "\n", encoding="utf-8")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
