@@ -68,7 +68,10 @@ class SessionMiddleware:
 
         if scope["type"] == "websocket":
             await self.app(scope, receive, send)
-            await self._finish(scope["session"])  # changes are saved; no cookie can follow
+            try:
+                await self._finish(scope["session"])  # changes are saved; no cookie can follow
+            except BackendUnavailable as exc:
+                self._outage.failed(exc)  # the connection is over: nobody to answer 503 to
             return
 
         replaced = False
