@@ -1,11 +1,12 @@
-"""Redis key layout and the fields of a session hash.
+"""Redis key layout and the fields of a session record.
 
-One session is one hash, ``<prefix>{<tag>}<rest>``: the hash tag is the id's slot tag, so a session and
-the key it is regenerated to share a Cluster hash slot. Data fields are ``.<key>`` with serialized
-values; metadata fields start with ``#`` (times are epoch milliseconds). The last access is not stored: it
-is when the expiry was last slid, ``expires - ttl``. The per-user index is a
-sorted set ``<prefix>user:<user_id>`` of session ids, scored by the time before which the member
-cannot have expired.
+One session is one string key, ``<prefix>{<tag>}<rest>``, holding a record of framed fields
+(`redis_sessions._record`): the hash tag is the id's slot tag, so a session and the key it is
+regenerated to share a Cluster hash slot. Data fields are ``.<key>`` with serialized values;
+metadata fields start with ``#`` (times are epoch milliseconds). The last access is not stored: it is
+when the expiry was last slid, ``expires - ttl``. The per-user index is a sorted set
+``<prefix>user:<user_id>`` of session ids, scored by the time before which the member cannot have
+expired.
 """
 
 from __future__ import annotations

@@ -14,6 +14,7 @@ from collections.abc import Callable
 from typing import Any
 
 from ._plan import Batch, Command, Script
+from ._record import frame, unframe
 
 Reply = Any
 _servers: dict[str, MemoryServer] = {}
@@ -32,6 +33,15 @@ def _b(value: Any) -> bytes:
     if isinstance(value, str):
         return value.encode()
     return str(value).encode()
+
+
+def _fields(blob: bytes) -> dict[bytes, bytes]:
+    flat = unframe(blob)
+    return dict(zip(flat[::2], flat[1::2], strict=True))
+
+
+def _frame(fields: dict[bytes, bytes]) -> bytes:
+    return frame(sorted(fields.items(), key=lambda kv: kv[0][:1] != b"#"))  # metadata first
 
 
 def _glob(pattern: str) -> re.Pattern[str]:
@@ -55,7 +65,7 @@ class MemoryServer:
     def __init__(self, clock: Callable[[], int] = lambda: time.time_ns() // 1_000_000) -> None:
         self.clock = clock
         self.lock = threading.Lock()
-        self.hashes: dict[str, dict[bytes, bytes]] = {}
+        self.strings: dict[str, bytes] = {}
         self.zsets: dict[str, dict[bytes, float]] = {}
         self.expires: dict[str, int] = {}
 
@@ -65,16 +75,16 @@ class MemoryServer:
         if deadline is not None and deadline <= self.clock():
             self._del(key)
             return False
-        return key in self.hashes or key in self.zsets
+        return key in self.strings or key in self.zsets
 
     def _del(self, key: str) -> int:
         self.expires.pop(key, None)
-        found = self.hashes.pop(key, None) is not None
+        found = self.strings.pop(key, None) is not None
         found = self.zsets.pop(key, None) is not None or found
         return int(found)
 
-    def _hash(self, key: str) -> dict[bytes, bytes] | None:
-        return self.hashes.get(key) if self._alive(key) else None
+    def _get(self, key: str) -> bytes | None:
+        return self.strings.get(key) if self._alive(key) else None
 
     def _pexpire(self, key: str, ms: int) -> None:
         self.expires[key] = self.clock() + int(ms)
@@ -96,6 +106,17 @@ class MemoryServer:
 
     def cmd_del(self, *keys: str) -> int:
         return sum(self._del(k) for k in keys if self._alive(k))
+
+    def cmd_get(self, key: str) -> bytes | None:
+        return self._get(key)
+
+    def cmd_set(self, key: str, value: bytes, _px: str, ms: int, _nx: str) -> bool | None:
+        """SET key value PX ms NX: the only form the plans send."""
+        if self._alive(key):
+            return None
+        self.strings[key] = value
+        self._pexpire(key, ms)
+        return True
 
     def cmd_exists(self, *keys: str) -> int:
         return sum(1 for k in keys if self._alive(k))
@@ -129,7 +150,7 @@ class MemoryServer:
 
     def cmd_scan(self, cursor: str, _m: str, pattern: str, _c: str, count: int) -> list[Any]:
         regex = _glob(pattern)
-        keys = sorted(k for k in list(self.hashes) + list(self.zsets) if regex.fullmatch(k))
+        keys = sorted(k for k in list(self.strings) + list(self.zsets) if regex.fullmatch(k))
         keys = [k for k in keys if self._alive(k)]
         start = int(cursor)
         page = keys[start : start + int(count)]
@@ -137,45 +158,38 @@ class MemoryServer:
         return [_b(after if after < len(keys) else 0), [_b(k) for k in page]]
 
     # -- scripts (see the .lua files of the same names) --------------------------------------------
+    def _expiry(self, meta: dict[bytes, bytes], now: int, default_ttl: int) -> int:
+        expires = now + int(meta.get(b"#t", default_ttl))
+        return min(expires, int(meta[b"#x"])) if b"#x" in meta else expires
+
     def script_load(self, key: str, *, args: list[bytes]) -> Reply:
         now, default_ttl = int(args[0]), int(args[1])
-        fields = self._hash(key)
-        if fields is None:
+        blob = self._get(key)
+        if blob is None:
             return None
-        flat = [x for pair in fields.items() for x in pair]
-        ttl = int(fields.get(b"#t", default_ttl))
-        expires = now + ttl
-        if b"#x" in fields:
-            expires = min(expires, int(fields[b"#x"]))
+        fields = _fields(blob)
+        expires = self._expiry(fields, now, default_ttl)
         if expires <= now:
             self._del(key)
             return None
         self._pexpire(key, expires - now)
+        ttl = int(fields.get(b"#t", default_ttl))
         if b"#u" in fields and (b"#i" not in fields or now - int(fields[b"#i"]) >= ttl):
             fields[b"#i"] = args[0]
-        return flat
-
-    def cmd_hgetall(self, key: str) -> dict[bytes, bytes]:
-        return dict(self._hash(key) or {})  # a mapping, as redis-py gives it
-
-    def script_create(self, key: str, *, args: list[bytes]) -> Reply:
-        if self._alive(key):
-            return 0
-        self.hashes[key] = dict(zip(args[1::2], args[2::2], strict=True))
-        self._pexpire(key, int(args[0]))
-        return 1
+            self.strings[key] = _frame(fields)
+        return blob
 
     def script_save(self, key: str, new_key: str | None = None, *, args: list[bytes]) -> Reply:
         now = int(args[0])
-        if not self._alive(key):
+        blob = self._get(key)
+        if blob is None:
             return 0
         if new_key is not None:
             if self._alive(new_key):
                 return -1
-            self.hashes[new_key] = self.hashes.pop(key)
-            self.expires[new_key] = self.expires.pop(key)
+            self._del(key)
             key = new_key
-        fields = self.hashes[key]
+        fields = _fields(blob)
         last_set = 4 + 2 * int(args[3])
         fields.update(zip(args[4:last_set:2], args[5:last_set:2], strict=True))
         for name in args[last_set:]:
@@ -183,18 +197,17 @@ class MemoryServer:
         if args[2] == b"1" and not any(f[:1] == b"." or f == b"#u" for f in fields):
             self._del(key)
             return -2
-        expires = now + int(fields.get(b"#t", args[1]))
-        if b"#x" in fields:
-            expires = min(expires, int(fields[b"#x"]))
+        expires = self._expiry(fields, now, int(args[1]))
         if expires <= now:
             self._del(key)
             return 0
+        self.strings[key] = _frame(fields)
         self._pexpire(key, expires - now)
         return expires
 
     def script_delete_owned(self, key: str, *, args: list[bytes]) -> Reply:
-        fields = self._hash(key)
-        return self._del(key) if fields is not None and fields.get(b"#u") == args[0] else 0
+        blob = self._get(key)
+        return self._del(key) if blob is not None and _fields(blob).get(b"#u") == args[0] else 0
 
     def script_index_add(self, key: str, *, args: list[bytes]) -> Reply:
         now, score = int(args[0]), float(args[1])

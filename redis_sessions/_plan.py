@@ -23,6 +23,7 @@ from . import _layout as F
 from ._codec import codec
 from ._ids import is_valid_id, new_session_id, slot_tag
 from ._layout import KeyLayout
+from ._record import frame, unframe
 from .config import SessionConfig
 from .errors import SerializationError, SessionError, SessionTooLarge
 from .results import HealthReport, SessionPage
@@ -58,6 +59,13 @@ _CREATED, _TTL, _DEADLINE, _USER, _INDEXED = (
 )
 
 
+def _unframe(record: bytes) -> list[bytes]:
+    try:
+        return unframe(record)
+    except ValueError as exc:
+        raise SerializationError(f"stored session record is corrupt: {exc}") from exc
+
+
 def wall_clock_ms() -> int:
     return time.time_ns() // 1_000_000
 
@@ -72,7 +80,7 @@ class Core:
         self.now_ms = clock
         self.ttl_ms = config.ttl * 1000
 
-    # -- sessions in and out of hashes -----------------------------------------------------------
+    # -- sessions in and out of records ----------------------------------------------------------
     def new_session(self, data: dict[str, Any] | None, user_id: str | None, ttl: int | None) -> Session:
         now = self.now_ms()
         deadline = None
@@ -100,8 +108,8 @@ class Core:
         session.user_id = user_id
         return session
 
-    def from_hash(self, session_id: str, fields: list[bytes], now: int, pttl: int | None = None) -> Session:
-        """Build a session from HGETALL fields. Without `pttl` it was just loaded (and slid) at
+    def from_fields(self, session_id: str, fields: list[bytes], now: int, pttl: int | None = None) -> Session:
+        """Build a session from a record's fields. Without `pttl` it was just loaded (and slid) at
         `now`: its expiry is computed here exactly as load.lua does; with `pttl` (a peek) it is
         `now + pttl`, and the last access, never stored, is when that expiry was set."""
         data: dict[str, Any] = {}
@@ -204,10 +212,11 @@ def load(core: Core, session_id: str) -> Plan[Session | None]:
     if not is_valid_id(session_id):
         return None
     now = core.now_ms()
-    (fields,) = yield [core.load_call(session_id, now)]
-    if not fields:
+    (record,) = yield [core.load_call(session_id, now)]
+    if not record:
         return None
-    session = core.from_hash(session_id, fields, now)
+    fields = _unframe(record)
+    session = core.from_fields(session_id, fields, now)
     if core.index_due(fields, session, now):
         # At most once per ttl per session: keeps the user index alive under read-only traffic.
         yield [core.index_add(session, now)]
@@ -278,21 +287,22 @@ def save_outcome(core: Core, session: Session, drop_if_empty: bool = False) -> P
 def _create(core: Core, session: Session, now: int) -> Plan[bool]:
     encoded = {key: core.encode(session[key]) for key in session._data}
     core._check_size(session, encoded)
-    pairs: list[Any] = [F.CREATED, session._created_ms]
-    for key, blob in encoded.items():
-        pairs += (F.DATA + key, blob)
+    meta: list[tuple[str, Any]] = [(F.CREATED, session._created_ms)]
     if session._ttl:
-        pairs += (F.TTL, session._ttl * 1000)
+        meta.append((F.TTL, session._ttl * 1000))
     if session._deadline_ms is not None:
-        pairs += (F.DEADLINE, session._deadline_ms)
+        meta.append((F.DEADLINE, session._deadline_ms))
     if session.user_id is not None:
-        pairs += (F.USER, session.user_id, F.INDEXED, now)
+        meta += ((F.USER, session.user_id), (F.INDEXED, now))
+    fields = [(name.encode(), str(value).encode()) for name, value in meta]
+    fields += ((F.DATA.encode() + key.encode(), blob) for key, blob in encoded.items())
     expires = now + core._session_ttl_ms(session)
     if session._deadline_ms is not None:
         expires = min(expires, session._deadline_ms)
     if expires <= now:
         return False
-    batch: Batch = [Script("create", (core.keys.session_key(session.id),), (expires - now, *pairs))]
+    key = core.keys.session_key(session.id)
+    batch: Batch = [Command(("SET", key, frame(fields), "PX", expires - now, "NX"))]
     if session.user_id is not None:
         batch.append(core.index_add(session, now))
     replies = yield batch
@@ -343,14 +353,16 @@ def ttl(core: Core, session_id: str) -> Plan[float | None]:
 
 
 def _peek_all(core: Core, session_ids: list[str], now: int) -> Plan[list[Session | None]]:
-    """Load sessions without touching their expiry: HGETALL and PTTL each, one round trip."""
+    """Load sessions without touching their expiry: GET and PTTL each, one round trip."""
     keys = [core.keys.session_key(i) for i in session_ids]
-    replies = yield [Command((name, key)) for key in keys for name in ("HGETALL", "PTTL")]
+    replies = yield [Command((name, key)) for key in keys for name in ("GET", "PTTL")]
     sessions: list[Session | None] = []
     for n, session_id in enumerate(session_ids):
-        fields, pttl = replies[2 * n], replies[2 * n + 1]  # redis-py gives HGETALL as a dict
-        flat = [x for pair in fields.items() for x in pair]
-        sessions.append(core.from_hash(session_id, flat, now, pttl) if flat and pttl >= 0 else None)
+        record, pttl = replies[2 * n], replies[2 * n + 1]
+        if record and pttl >= 0:
+            sessions.append(core.from_fields(session_id, _unframe(record), now, pttl))
+        else:
+            sessions.append(None)
     return sessions
 
 

@@ -8,10 +8,15 @@ from __future__ import annotations
 from functools import cache
 from importlib.resources import files
 
-NAMES = ("load", "create", "save", "index_add", "delete_owned")
+NAMES = ("load", "save", "index_add", "delete_owned")
+_WITH_RECORDS = {"load", "save", "delete_owned"}  # these get record.lua prepended
 
 
 @cache
 def source(name: str) -> str:
-    """The Lua source of script `name`."""
-    return files(__package__).joinpath(f"{name}.lua").read_text(encoding="utf-8")
+    """The Lua source of script `name` (with the record helpers where it reads records)."""
+    folder = files(__package__)
+    text = folder.joinpath(f"{name}.lua").read_text(encoding="utf-8")
+    if name in _WITH_RECORDS:
+        text = folder.joinpath("record.lua").read_text(encoding="utf-8") + text
+    return text

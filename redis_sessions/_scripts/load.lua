@@ -1,27 +1,23 @@
 -- Load one session and slide its expiry to its idle timeout, capped by its absolute deadline.
 -- KEYS[1] session key. ARGV: now_ms, default_ttl_ms.
--- Returns the hash's fields (flat), or false when missing. The client recomputes the expiry and
--- whether the user index was due from the same fields and now_ms (see _plan.Core.from_hash).
-local key, now = KEYS[1], tonumber(ARGV[1])
-local fields = redis.call('HGETALL', key)
-if #fields == 0 then return false end
-local ttl, deadline, user, indexed = tonumber(ARGV[2]), nil, false, nil
-for i = 1, #fields, 2 do
-  local f = fields[i]
-  if f == '#t' then ttl = tonumber(fields[i + 1])
-  elseif f == '#x' then deadline = tonumber(fields[i + 1])
-  elseif f == '#u' then user = true
-  elseif f == '#i' then indexed = tonumber(fields[i + 1]) end
-end
-local expires = now + ttl
-if deadline and deadline < expires then expires = deadline end
+-- Returns the stored record, or false when missing. The client recomputes the expiry, and
+-- whether the user index was due, from the same record and now_ms (_plan.Core.from_fields).
+local key, now, default_ttl = KEYS[1], tonumber(ARGV[1]), tonumber(ARGV[2])
+local blob = redis.call('GET', key)
+if not blob then return false end
+local _, meta = unframe(blob, true)
+local expires = expiry(meta, now, default_ttl)
 if expires <= now then
   redis.call('DEL', key)
   return false
 end
 redis.call('PEXPIRE', key, expires - now)
 -- The user index promises 2 x ttl from its last push: push again once ttl has passed.
-if user and (indexed == nil or now - indexed >= ttl) then
-  redis.call('HSET', key, '#i', ARGV[1])
+local ttl = tonumber(meta['#t']) or default_ttl
+if meta['#u'] and (meta['#i'] == nil or now - tonumber(meta['#i']) >= ttl) then
+  local names, values = unframe(blob, false)
+  if values['#i'] == nil then names[#names + 1] = '#i' end
+  values['#i'] = ARGV[1]
+  redis.call('SET', key, frame(names, values), 'KEEPTTL')
 end
-return fields
+return blob

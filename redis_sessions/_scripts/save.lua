@@ -1,30 +1,31 @@
 -- Apply changes to an existing session, never bringing back one that is gone (deleted, expired,
--- or regenerated away). With KEYS[2], first move the session there (regenerate), in one slot.
+-- or regenerated away). With KEYS[2], move the session there first (regenerate), in one slot.
 -- KEYS[1] session key, KEYS[2] optional new key. ARGV: now_ms, default_ttl_ms, drop_if_empty
--- (1: delete the session if no data field and no user is left), n_set, then n_set field, value
--- pairs, then fields to delete.
+-- (1: delete the session if no data field and no user is left), n_set, then n_set name, value
+-- pairs, then names to delete.
 -- Returns expires_ms when stored, 0 when the session is gone, -1 when KEYS[2] is taken, -2 when
 -- dropped for being empty.
 local key, now = KEYS[1], tonumber(ARGV[1])
-if redis.call('EXISTS', key) == 0 then return 0 end
+local blob = redis.call('GET', key)
+if not blob then return 0 end
 if KEYS[2] then
   if redis.call('EXISTS', KEYS[2]) == 1 then return -1 end
-  redis.call('COPY', key, KEYS[2])
   redis.call('DEL', key)
   key = KEYS[2]
 end
-local n_set = tonumber(ARGV[4])
-local last_set = 4 + 2 * n_set
-for i = 5, last_set, 200 do
-  redis.call('HSET', key, unpack(ARGV, i, math.min(i + 199, last_set)))
+local names, values = unframe(blob, false)
+local last_set = 4 + 2 * tonumber(ARGV[4])
+for i = 5, last_set, 2 do
+  if values[ARGV[i]] == nil then names[#names + 1] = ARGV[i] end
+  values[ARGV[i]] = ARGV[i + 1]
 end
-for i = last_set + 1, #ARGV, 200 do
-  redis.call('HDEL', key, unpack(ARGV, i, math.min(i + 199, #ARGV)))
+for i = last_set + 1, #ARGV do
+  if values[ARGV[i]] then values[ARGV[i]] = false end
 end
 if ARGV[3] == '1' then
   local empty = true
-  for _, name in ipairs(redis.call('HKEYS', key)) do
-    if string.sub(name, 1, 1) == '.' or name == '#u' then
+  for _, name in ipairs(names) do
+    if values[name] and (string.byte(name, 1) == 46 or name == '#u') then -- 46 is '.'
       empty = false
       break
     end
@@ -34,13 +35,10 @@ if ARGV[3] == '1' then
     return -2
   end
 end
-local meta = redis.call('HMGET', key, '#t', '#x')
-local expires = now + (tonumber(meta[1]) or tonumber(ARGV[2]))
-local deadline = tonumber(meta[2])
-if deadline and deadline < expires then expires = deadline end
+local expires = expiry(values, now, tonumber(ARGV[2]))
 if expires <= now then
   redis.call('DEL', key)
   return 0
 end
-redis.call('PEXPIRE', key, expires - now)
+redis.call('SET', key, frame(names, values), 'PX', expires - now)
 return expires

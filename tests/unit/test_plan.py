@@ -26,6 +26,7 @@ from redis_sessions import (
 from redis_sessions import _layout as F
 from redis_sessions import _plan as P
 from redis_sessions._ids import is_valid_id, slot_tag
+from redis_sessions._record import frame, unframe
 
 T = TypeVar("T")
 
@@ -87,8 +88,8 @@ def stored(
     user: str | None = None,
     indexed: int | None = CREATED,
     extra: dict[str, Any] | None = None,
-) -> list[bytes]:
-    """The HGETALL of a stored session, as the load script returns it (`indexed=None`: the user
+) -> bytes:
+    """The record of a stored session, as the load script returns it (`indexed=None`: the user
     index entry was never pushed, so it is due)."""
     fields: dict[str, Any] = {F.CREATED: CREATED}
     if user is not None:
@@ -96,25 +97,21 @@ def stored(
         if indexed is not None:
             fields[F.INDEXED] = indexed
     fields.update(extra or {})
-    flat: list[bytes] = []
-    for name, value in fields.items():
-        flat += [name.encode(), str(value).encode()]
-    for name, value in data.items():
-        flat += [(F.DATA + name).encode(), json.dumps(value).encode()]
-    return flat
+    pairs = [(name.encode(), str(value).encode()) for name, value in fields.items()]
+    pairs += [((F.DATA + name).encode(), json.dumps(value).encode()) for name, value in data.items()]
+    return frame(pairs)
 
 
 def peeked(data: dict[str, Any], *, user: str | None = None) -> list[Any]:
-    """The replies to a peek's HGETALL (a mapping, as redis-py gives it) and PTTL."""
-    flat = stored(data, user=user)
-    return [dict(zip(flat[::2], flat[1::2], strict=True)), TTL_MS]
+    """The replies to a peek's GET and PTTL."""
+    return [stored(data, user=user), TTL_MS]
 
 
 def peeked_keys(batch: P.Batch) -> list[str]:
-    """The session keys a peek batch reads, checking it is HGETALL + PTTL for each."""
+    """The session keys a peek batch reads, checking it is GET + PTTL for each."""
     assert all(isinstance(c, P.Command) for c in batch)
     names = [c.args[0] for c in batch if isinstance(c, P.Command)]
-    assert names == ["HGETALL", "PTTL"] * (len(batch) // 2)
+    assert names == ["GET", "PTTL"] * (len(batch) // 2)
     return [c.args[1] for c in batch[::2] if isinstance(c, P.Command)]
 
 
@@ -215,8 +212,8 @@ def test_load_does_not_push_the_index_when_not_due() -> None:
 def test_load_of_a_corrupt_value_raises_serialization_error_when_read() -> None:
     plan = P.load(CORE, SID)
     first(plan)
-    fields = [*stored({"ok": 1}), b".bad", b"{not json"]
-    session = finish(plan, [fields])
+    record = stored({"ok": 1}) + frame([(b".bad", b"{not json")])
+    session = finish(plan, [record])
     assert session is not None
     assert session["ok"] == 1
     with pytest.raises(SerializationError):
@@ -240,18 +237,29 @@ def test_touch_of_a_missing_session() -> None:
 # -- create -----------------------------------------------------------------------------------------
 
 
-def test_create_is_one_batch_with_the_create_script() -> None:
+def created(call: P.Call) -> tuple[int, dict[str, bytes]]:
+    """(ttl in ms, record fields) of a create: SET key record PX ttl NX."""
+    assert isinstance(call, P.Command)
+    name, _, record, px, ttl_ms, nx = call.args
+    assert (name, px, nx) == ("SET", "PX", "NX")
+    flat = unframe(record)
+    names = [n.decode() for n in flat[::2]]
+    assert names == sorted(names, key=lambda n: not n.startswith("#"))  # metadata first
+    return ttl_ms, dict(zip(names, flat[1::2], strict=True))
+
+
+def test_create_is_one_batch_of_one_set_that_never_overwrites() -> None:
     session = CORE.new_session({"a": 1}, None, None)
     assert session.is_new
     plan = P.save(CORE, session)
-    call = only_script(first(plan), "create")
-    assert call.keys == (key(session.id),)
-    assert call.args[0] == TTL_MS
-    fields = dict(zip(call.args[1::2], call.args[2::2], strict=True))
+    (call,) = first(plan)
+    assert isinstance(call, P.Command) and call.args[1] == key(session.id)
+    ttl_ms, fields = created(call)
+    assert ttl_ms == TTL_MS
     assert fields[F.DATA + "a"] == b"1"
-    assert fields[F.CREATED] == NOW
+    assert fields[F.CREATED] == str(NOW).encode()
     assert F.USER not in fields
-    assert finish(plan, [1]) is True
+    assert finish(plan, [True]) is True
     assert session.is_new is False
     assert session.modified is False
 
@@ -260,13 +268,11 @@ def test_create_with_user_and_own_ttl() -> None:
     session = CORE.new_session({}, "u1", 20)
     plan = P.save(CORE, session)
     batch = first(plan)
-    assert [c.name for c in batch if isinstance(c, P.Script)] == ["create", "index_add"]
-    create = batch[0]
-    assert isinstance(create, P.Script)
-    assert create.args[0] == 20_000
-    fields = dict(zip(create.args[1::2], create.args[2::2], strict=True))
-    assert fields[F.USER] == "u1"
-    assert fields[F.TTL] == 20_000
+    assert [c.name for c in batch if isinstance(c, P.Script)] == ["index_add"]
+    ttl_ms, fields = created(batch[0])
+    assert ttl_ms == 20_000
+    assert fields[F.USER] == b"u1"
+    assert fields[F.TTL] == b"20000"
     index = batch[1]
     assert isinstance(index, P.Script)
     assert index.keys == (user_key("u1"),)
@@ -279,17 +285,17 @@ def test_create_with_absolute_ttl_caps_the_first_expiry() -> None:
     session = capped.new_session({}, None, None)
     assert session.expires_at == datetime.fromtimestamp((NOW + 30_000) / 1000, tz=timezone.utc)
     plan = P.save(capped, session)
-    call = only_script(first(plan), "create")
-    assert call.args[0] == 30_000
-    fields = dict(zip(call.args[1::2], call.args[2::2], strict=True))
-    assert fields[F.DEADLINE] == NOW + 30_000
+    (call,) = first(plan)
+    ttl_ms, fields = created(call)
+    assert ttl_ms == 30_000
+    assert fields[F.DEADLINE] == str(NOW + 30_000).encode()
 
 
 def test_create_collision_raises_session_error() -> None:
     plan = P.save(CORE, CORE.new_session({"a": 1}, None, None))
     first(plan)
     with pytest.raises(SessionError):
-        plan.send([0])
+        plan.send([None])  # SET ... NX found the id taken
 
 
 def test_create_too_large_raises_before_any_batch() -> None:
@@ -502,7 +508,7 @@ def test_sessions_for_user_peeks_and_prunes_stale_entries() -> None:
 
     live = peeked({"n": 1}, user="u1")
     rebound = peeked({"n": 3}, user="u2")
-    prune = step(plan, [*live, {}, -2, *rebound])
+    prune = step(plan, [*live, None, -2, *rebound])
     assert prune == [P.Command(("ZREM", user_key("u1"), SID2, SID3))]
     sessions = finish(plan, [2])
     assert [s.id for s in sessions] == [SID]
@@ -580,7 +586,7 @@ def test_list_sessions_drops_sessions_gone_before_the_peek() -> None:
     plan = P.list_sessions(CORE, 10, None)
     first(plan)
     peeks = step(plan, [scan_reply(b"0", SID, SID2)])
-    page = finish(plan, [{}, -2, *peeked({})])
+    page = finish(plan, [None, -2, *peeked({})])
     assert [s.id for s in page.sessions] == [SID2]
     assert page.next_cursor is None
     assert len(peeks) == 4
