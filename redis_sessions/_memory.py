@@ -110,6 +110,12 @@ class MemoryServer:
     def cmd_get(self, key: str) -> bytes | None:
         return self._get(key)
 
+    def cmd_getex(self, key: str, _px: str, ms: int) -> bytes | None:
+        blob = self._get(key)
+        if blob is not None:
+            self._pexpire(key, ms)
+        return blob
+
     def cmd_set(self, key: str, value: bytes, _px: str, ms: int, _nx: str) -> bool | None:
         """SET key value PX ms NX: the only form the plans send."""
         if self._alive(key):

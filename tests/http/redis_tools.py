@@ -83,13 +83,16 @@ def load_scripts(config: SessionConfig) -> None:
     """Have the Redis server know our Lua scripts before a test counts round trips.
 
     The first script call on a fresh server answers NOSCRIPT and the driver loads every script (a
-    one-off cost, not part of any request's budget); a throwaway session under its own prefix
+    one-off cost, not part of any request's budget); saving a throwaway session under its own prefix
     triggers that once per server.
     """
     if not config.url.startswith("redis") or config.url in _warm:
         return
     with SessionStore(config.replace(key_prefix="http-tests-warmup:")) as store:
-        store.delete(store.create({"warm": True}).id)
+        session = store.create({"warm": True})
+        session["warm"] = False
+        assert store.save(session)  # a script call: loads them all
+        store.delete(session.id)
     _warm.add(config.url)
 
 

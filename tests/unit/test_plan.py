@@ -25,7 +25,7 @@ from redis_sessions import (
 )
 from redis_sessions import _layout as F
 from redis_sessions import _plan as P
-from redis_sessions._ids import is_valid_id, slot_tag
+from redis_sessions._ids import has_own_expiry, is_valid_id, slot_tag
 from redis_sessions._record import frame, unframe
 
 T = TypeVar("T")
@@ -37,6 +37,7 @@ CONFIG = SessionConfig(secret_keys=["k"], key_prefix="p:", ttl=100, max_size=100
 SID = "abcdABCD0123456789-_abcdef"
 SID2 = "wxyzABCD0123456789-_abcdef"
 SID3 = "mnopABCD0123456789-_abcdef"
+OWN_SID = "7bcdABCD0123456789-_abcdef"  # a session with its own ttl or a deadline (see _ids)
 
 
 def core(**overrides: Any) -> P.Core:
@@ -161,11 +162,13 @@ def test_plan_module_does_no_io() -> None:
 # -- load, touch ------------------------------------------------------------------------------------
 
 
-def test_load_is_one_batch_with_one_load_script() -> None:
+def getex(session_id: str) -> P.Command:
+    return P.Command(("GETEX", key(session_id), "PX", TTL_MS))
+
+
+def test_load_is_one_getex_for_a_session_on_the_configured_ttl() -> None:
     plan = P.load(CORE, SID)
-    call = only_script(first(plan), "load")
-    assert call.keys == (key(SID),)
-    assert call.args == (NOW, TTL_MS)
+    assert first(plan) == [getex(SID)]
 
     session = finish(plan, [stored({"x": 1, "name": "ann"})])
     assert session is not None
@@ -178,9 +181,25 @@ def test_load_is_one_batch_with_one_load_script() -> None:
     assert session.modified is False
 
 
+def test_load_of_a_session_with_own_expiry_rules_is_one_load_script() -> None:
+    plan = P.load(CORE, OWN_SID)
+    call = only_script(first(plan), "load")
+    assert call.keys == (key(OWN_SID),)
+    assert call.args == (NOW, TTL_MS)
+    session = finish(plan, [stored({"x": 1}, extra={F.TTL: 20_000})])
+    assert session is not None
+    assert session.expires_at == datetime.fromtimestamp((NOW + 20_000) / 1000, tz=timezone.utc)
+
+
+def test_new_sessions_are_marked_by_how_they_expire() -> None:
+    assert not has_own_expiry(CORE.new_session({}, None, None).id)
+    assert has_own_expiry(CORE.new_session({}, None, 20).id)
+    assert has_own_expiry(core(absolute_ttl=300).new_session({}, None, None).id)
+
+
 def test_load_of_a_missing_session() -> None:
     plan = P.load(CORE, SID)
-    only_script(first(plan), "load")
+    assert first(plan) == [getex(SID)]
     assert finish(plan, [None]) is None
 
 
@@ -192,10 +211,21 @@ def test_load_of_a_non_id_sends_nothing(bad: str) -> None:
 def test_load_pushes_the_user_index_when_due() -> None:
     plan = P.load(CORE, SID)
     first(plan)
+    mark, index = step(plan, [stored({"x": 1}, user="u1", indexed=None)])
+    # GETEX cannot record the push: the save script does, never bringing back a gone session.
+    assert mark == P.Script("save", (key(SID),), (NOW, TTL_MS, 0, 1, F.INDEXED, NOW))
+    assert index == P.Script("index_add", (user_key("u1"),), (NOW, NOW + 2 * TTL_MS, SID))
+    session = finish(plan, [NOW + TTL_MS, 1])
+    assert session is not None
+    assert session.user_id == "u1"
+
+
+def test_load_script_records_the_index_push_itself() -> None:
+    plan = P.load(CORE, OWN_SID)
+    first(plan)
     batch = step(plan, [stored({"x": 1}, user="u1", indexed=None)])
     call = only_script(batch, "index_add")
     assert call.keys == (user_key("u1"),)
-    assert call.args == (NOW, NOW + 2 * TTL_MS, SID)
     session = finish(plan, [1])
     assert session is not None
     assert session.user_id == "u1"
@@ -222,8 +252,7 @@ def test_load_of_a_corrupt_value_raises_serialization_error_when_read() -> None:
 
 def test_touch_is_one_batch_and_loads_no_data() -> None:
     plan = P.touch(CORE, SID)
-    call = only_script(first(plan), "load")
-    assert call.args == (NOW, TTL_MS)
+    assert first(plan) == [getex(SID)]
     assert finish(plan, [stored({"x": 1})]) is True
 
 
@@ -637,7 +666,7 @@ def test_health_is_one_ping() -> None:
 def test_gather_merges_first_batches_into_one() -> None:
     plan = P.gather([P.load(CORE, SID), P.load(CORE, "not-an-id"), P.load(CORE, SID2)])
     batch = first(plan)
-    assert [c.keys for c in batch if isinstance(c, P.Script)] == [(key(SID),), (key(SID2),)]
+    assert batch == [getex(SID), getex(SID2)]
     results = finish(plan, [stored({"n": 1}), None])
     assert results[1] is None
     assert results[2] is None
@@ -652,10 +681,10 @@ def test_gather_keeps_plans_in_lockstep() -> None:
         plan,
         [stored({}, user="u1", indexed=None), stored({}, user="u2")],
     )
-    assert len(second) == 1  # only the first needs its index pushed
-    index = only_script(second, "index_add")
-    assert index.keys == (user_key("u1"),)
-    results = finish(plan, [1])
+    # only the first needs its index pushed: recorded by the save script, then index_add
+    assert [c.name for c in second if isinstance(c, P.Script)] == ["save", "index_add"]
+    assert second[1].keys == (user_key("u1"),)  # type: ignore[union-attr]
+    results = finish(plan, [NOW + TTL_MS, 1])
     assert [s.id for s in results if s is not None] == [SID, SID2]
 
 
