@@ -1,11 +1,12 @@
 -- Load one session and slide its expiry to its idle timeout, capped by its absolute deadline.
+-- (Sessions on the configured ttl alone are loaded with a plain GETEX instead; see _ids.py.)
 -- KEYS[1] session key. ARGV: now_ms, default_ttl_ms.
 -- Returns the stored record, or false when missing. The client recomputes the expiry, and
 -- whether the user index was due, from the same record and now_ms (_plan.Core.from_fields).
 local key, now, default_ttl = KEYS[1], tonumber(ARGV[1]), tonumber(ARGV[2])
 local blob = redis.call('GET', key)
 if not blob then return false end
-local _, meta = unframe(blob, true)
+local meta = read_meta(blob)
 local expires = expiry(meta, now, default_ttl)
 if expires <= now then
   redis.call('DEL', key)
@@ -15,9 +16,6 @@ redis.call('PEXPIRE', key, expires - now)
 -- The user index promises 2 x ttl from its last push: push again once ttl has passed.
 local ttl = tonumber(meta['#t']) or default_ttl
 if meta['#u'] and (meta['#i'] == nil or now - tonumber(meta['#i']) >= ttl) then
-  local names, values = unframe(blob, false)
-  if values['#i'] == nil then names[#names + 1] = '#i' end
-  values['#i'] = ARGV[1]
-  redis.call('SET', key, frame(names, values), 'KEEPTTL')
+  redis.call('SET', key, (rewrite(blob, {['#i'] = ARGV[1]}, {'#i'})), 'KEEPTTL')
 end
 return blob

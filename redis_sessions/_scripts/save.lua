@@ -13,32 +13,22 @@ if KEYS[2] then
   redis.call('DEL', key)
   key = KEYS[2]
 end
-local names, values = unframe(blob, false)
+local changes, order = {}, {}
 local last_set = 4 + 2 * tonumber(ARGV[4])
 for i = 5, last_set, 2 do
-  if values[ARGV[i]] == nil then names[#names + 1] = ARGV[i] end
-  values[ARGV[i]] = ARGV[i + 1]
+  changes[ARGV[i]] = ARGV[i + 1]
+  order[#order + 1] = ARGV[i]
 end
-for i = last_set + 1, #ARGV do
-  if values[ARGV[i]] then values[ARGV[i]] = false end
+for i = last_set + 1, #ARGV do changes[ARGV[i]] = false end
+local record, meta, kept = rewrite(blob, changes, order)
+if ARGV[3] == '1' and not kept then
+  redis.call('DEL', key)
+  return -2
 end
-if ARGV[3] == '1' then
-  local empty = true
-  for _, name in ipairs(names) do
-    if values[name] and (string.byte(name, 1) == 46 or name == '#u') then -- 46 is '.'
-      empty = false
-      break
-    end
-  end
-  if empty then
-    redis.call('DEL', key)
-    return -2
-  end
-end
-local expires = expiry(values, now, tonumber(ARGV[2]))
+local expires = expiry(meta, now, tonumber(ARGV[2]))
 if expires <= now then
   redis.call('DEL', key)
   return 0
 end
-redis.call('SET', key, frame(names, values), 'PX', expires - now)
+redis.call('SET', key, record, 'PX', expires - now)
 return expires
