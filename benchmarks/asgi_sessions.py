@@ -39,12 +39,9 @@ import os
 import pstats
 import re
 import secrets
-import shutil
-import socket
 import statistics
 import subprocess
 import sys
-import tempfile
 import time
 import timeit
 from collections import Counter
@@ -73,6 +70,7 @@ import redis_sessions
 from redis_sessions import AsyncSessionStore, SessionConfig, SessionIdSigner
 from redis_sessions.integrations.asgi import SessionMiddleware as RedisSessionsMiddleware
 from redis_sessions.integrations.asgi import get_session
+from redis_sessions.testing import running_redis_server
 
 SECRET = "benchmark-secret-key-" + "x" * 32
 COOKIE = "session"
@@ -101,44 +99,14 @@ Step = Callable[[], Awaitable[Any]]
 
 
 # -- a private redis-server -------------------------------------------------------------------------
-def _free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
-
-
 @contextmanager
 def redis_server() -> Iterator[tuple[str, int]]:
     """Start redis-server on a free 127.0.0.1 port without persistence; yield (host, port)."""
-    binary = shutil.which("redis-server")
-    if binary is None:
-        raise SystemExit("redis-server is not on PATH")
-    port = _free_port()
-    with tempfile.TemporaryDirectory() as workdir:
-        # fmt: off
-        argv = [
-            binary, "--bind", "127.0.0.1", "--port", str(port), "--save", "", "--appendonly", "no",
-            "--dir", workdir, "--protected-mode", "yes",
-        ]
-        # fmt: on
-        proc = subprocess.Popen(argv, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-        try:
-            deadline = time.monotonic() + 10
-            while True:
-                try:
-                    with socket.create_connection(("127.0.0.1", port), timeout=0.2) as conn:
-                        conn.sendall(b"PING\r\n")
-                        if conn.recv(16).startswith(b"+PONG"):
-                            break
-                except OSError:
-                    pass
-                if proc.poll() is not None or time.monotonic() > deadline:
-                    raise RuntimeError(f"redis-server did not start on port {port}")
-                time.sleep(0.02)
-            yield "127.0.0.1", port
-        finally:
-            proc.terminate()
-            proc.wait(timeout=10)
+    try:
+        with running_redis_server() as server:
+            yield "127.0.0.1", server.port
+    except FileNotFoundError:
+        raise SystemExit("redis-server is not on PATH") from None
 
 
 # -- the app ----------------------------------------------------------------------------------------

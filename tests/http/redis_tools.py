@@ -3,12 +3,6 @@ stop, freeze and restart, and loading our scripts before round trips are counted
 
 from __future__ import annotations
 
-import shutil
-import signal
-import socket
-import subprocess
-import tempfile
-import time
 import uuid
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -18,6 +12,7 @@ import pytest
 import redis
 
 from redis_sessions import SessionConfig, SessionStore
+from redis_sessions.testing import RedisServer, running_redis_server
 
 
 @dataclass
@@ -96,42 +91,15 @@ def load_scripts(config: SessionConfig) -> None:
     _warm.add(config.url)
 
 
-@dataclass
-class PrivateRedis:
-    url: str
-    process: subprocess.Popen[bytes]
+PrivateRedis = RedisServer
 
 
 @contextmanager
-def redis_on_port(port: int) -> Iterator[PrivateRedis]:
-    """Run a throwaway redis-server on `port` (as `redis_sessions.testing.redis_server` does, but on
-    a port the test chooses, so a restart comes back at the same URL, and with its process at hand
-    to freeze it)."""
-    binary = shutil.which("redis-server")
-    if binary is None:
+def redis_on_port(port: int) -> Iterator[RedisServer]:
+    """A throwaway redis-server on a port the test chooses, so a restart comes back at the same URL,
+    with its process at hand to freeze it."""
+    try:
+        with running_redis_server(port=port) as server:
+            yield server
+    except FileNotFoundError:
         pytest.skip("redis-server not installed")
-    with tempfile.TemporaryDirectory() as workdir:
-        args = [binary, "--bind", "127.0.0.1", "--port", str(port), "--save", "", "--appendonly", "no"]
-        proc = subprocess.Popen(
-            [*args, "--dir", workdir],
-            stdout=subprocess.DEVNULL,
-            stderr=subprocess.DEVNULL,
-        )
-        try:
-            deadline = time.monotonic() + 10
-            while True:
-                try:
-                    with socket.create_connection(("127.0.0.1", port), timeout=0.2) as conn:
-                        conn.sendall(b"PING\r\n")
-                        if conn.recv(16).startswith(b"+PONG"):
-                            break
-                except OSError:
-                    pass
-                if proc.poll() is not None or time.monotonic() > deadline:
-                    raise RuntimeError(f"redis-server did not start on port {port}")
-                time.sleep(0.02)
-            yield PrivateRedis(f"redis://127.0.0.1:{port}/0", proc)
-        finally:
-            proc.send_signal(signal.SIGCONT)  # in case a test froze it
-            proc.terminate()
-            proc.wait(timeout=10)
