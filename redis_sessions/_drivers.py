@@ -43,7 +43,7 @@ def _client_options(config: SessionConfig) -> dict[str, Any]:
     }
 
 
-def _missing_scripts(batch: Batch, replies: list[Any]) -> list[int]:
+def _missing_scripts(replies: list[Any]) -> list[int]:
     return [i for i, reply in enumerate(replies) if isinstance(reply, NoScriptError)]
 
 
@@ -82,7 +82,7 @@ class RedisDriver:
     def execute(self, batch: Batch) -> list[Any]:
         try:
             replies = self._send(batch)
-            missing = _missing_scripts(batch, replies)
+            missing = _missing_scripts(replies)
             if missing:
                 self._send(_LOAD_SCRIPTS)
                 for i, reply in zip(missing, self._send([batch[i] for i in missing]), strict=True):
@@ -136,7 +136,7 @@ class AsyncRedisDriver:
     async def execute(self, batch: Batch) -> list[Any]:
         try:
             replies = await self._send(batch)
-            missing = _missing_scripts(batch, replies)
+            missing = _missing_scripts(replies)
             if missing:
                 await self._send(_LOAD_SCRIPTS)
                 resent = await self._send([batch[i] for i in missing])
