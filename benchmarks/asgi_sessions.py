@@ -669,12 +669,11 @@ TRACED: tuple[tuple[str, str], ...] = (
     ("redis_sessions._drivers", "AsyncRedisDriver.execute"),
     ("redis.asyncio.client", "Redis.execute_command"),
     ("redis_sessions._plan", "Core.load_call"),
-    ("redis_sessions._plan", "Core.from_fields"),
+    ("redis_sessions._plan", "Core.from_record"),
     ("redis_sessions.integrations.asgi", "SessionMiddleware._finish"),
     ("redis_sessions.store", "AsyncSessionStore.finish_request"),
-    ("redis_sessions._record", "unframe"),
     ("redis_sessions.signing", "SessionIdSigner.sign"),
-    ("redis_sessions._http", "set_cookie_header"),
+    ("redis_sessions._http", "SetCookieHeader.__call__"),
 )
 
 
@@ -1083,9 +1082,9 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     parser.add_argument(
         "--quick", action="store_true", help="fewer iterations: a smoke test of a few seconds"
     )
-    parser.add_argument("--repeats", type=int, help="timed repeats of every cell (default 5; quick 3)")
+    parser.add_argument("--repeats", type=int, help="timed repeats of every cell (default 20; quick 3)")
     parser.add_argument(
-        "--iterations", type=int, help="requests per cell and repeat (default 2000; quick 300)"
+        "--iterations", type=int, help="requests per cell and repeat (default 500; quick 300)"
     )
     parser.add_argument("--warmup", type=int, help="untimed requests per cell first (default 300; quick 100)")
     parser.add_argument("--traffic-requests", type=int, default=50, help="requests per cell under MONITOR")
@@ -1095,9 +1094,9 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     parser.add_argument("--json", metavar="PATH", help="also write every number as JSON to PATH")
     args = parser.parse_args(argv)
     if args.repeats is None:
-        args.repeats = 3 if args.quick else 5
+        args.repeats = 3 if args.quick else 20
     if args.iterations is None:
-        args.iterations = 300 if args.quick else 2000
+        args.iterations = 300 if args.quick else 500
     if args.warmup is None:
         args.warmup = 100 if args.quick else 300
     if min(args.repeats, args.iterations, args.warmup, args.traffic_requests, args.profile_requests) < 1:

@@ -46,6 +46,7 @@ class SessionMiddleware:
         self.store = store if store is not None else AsyncSessionStore(config or SessionConfig.from_env())
         self.config = self.store.config
         self._cookie_prefix = self.config.cookie_name.encode() + b"="
+        self._set_cookie = _http.SetCookieHeader(self.config)
         self._outage = _http.OutageLog()
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
@@ -89,8 +90,8 @@ class SessionMiddleware:
                     await _unavailable(scope, send)
                     return
                 if cookie is not None:
-                    header = _http.set_cookie_header(self.config, cookie).encode("latin-1")
-                    message["headers"] = [*message.get("headers", ()), (b"set-cookie", header)]
+                    header = (b"set-cookie", self._set_cookie(cookie))
+                    message["headers"] = [*message.get("headers", ()), header]
             await send(message)
 
         await self.app(scope, receive, send_with_cookie)
@@ -104,6 +105,8 @@ class SessionMiddleware:
         return wrapped
 
     async def _finish(self, session: Session) -> _http.CookieSpec | None:
+        if not self._outage.down:
+            return await self.store.finish_request(session)
         round_trips = self.store.round_trips
         cookie = await self.store.finish_request(session)
         if self.store.round_trips != round_trips:

@@ -13,6 +13,7 @@ Decoder = Callable[[bytes], Any]
 
 _json_encoder = json.JSONEncoder(ensure_ascii=False, separators=(",", ":"), allow_nan=False)
 _json_decoder = json.JSONDecoder()
+_json_scan = _json_decoder.scan_once  # type: ignore[attr-defined]  # C scanner: one value from a position, as raw_decode uses
 
 
 def _json_encode(value: Any) -> bytes:
@@ -24,7 +25,14 @@ def _json_encode(value: Any) -> bytes:
 
 def _json_decode(data: bytes) -> Any:
     try:
-        return _json_decoder.decode(data.decode("utf-8"))
+        text = data.decode("utf-8")
+        try:
+            value, end = _json_scan(text, 0)  # what we stored: one value, no whitespace around
+            if end == len(text):
+                return value
+        except StopIteration:
+            pass
+        return _json_decoder.decode(text)  # anything else: the full parser, with its error
     except ValueError as exc:  # UnicodeDecodeError is a ValueError too
         raise SerializationError(f"stored value is not valid JSON: {exc}") from exc
 

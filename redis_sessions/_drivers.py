@@ -43,6 +43,11 @@ def _client_options(config: SessionConfig) -> dict[str, Any]:
     }
 
 
+def _all_plain(replies: list[Any]) -> bool:
+    """No error reply at all (the usual case): nothing to reload or raise."""
+    return not any(isinstance(reply, ResponseError) for reply in replies)
+
+
 def _missing_scripts(replies: list[Any]) -> list[int]:
     return [i for i, reply in enumerate(replies) if isinstance(reply, NoScriptError)]
 
@@ -69,11 +74,6 @@ class RedisDriver:
 
     def _send(self, calls: Batch) -> list[Any]:
         self.round_trips += 1
-        if len(calls) == 1:  # the common case: skip the pipeline's bookkeeping
-            try:
-                return [self.client.execute_command(*_args(calls[0]))]  # type: ignore[no-untyped-call]
-            except ResponseError as exc:
-                return [exc]
         pipe = self.client.pipeline(transaction=False)
         for call in calls:
             pipe.execute_command(*_args(call))  # type: ignore[no-untyped-call]
@@ -81,8 +81,18 @@ class RedisDriver:
 
     def execute(self, batch: Batch) -> list[Any]:
         try:
-            replies = self._send(batch)
-            missing = _missing_scripts(replies)
+            if len(batch) == 1:  # the common case: no pipeline bookkeeping
+                self.round_trips += 1
+                try:
+                    return [self.client.execute_command(*_args(batch[0]))]  # type: ignore[no-untyped-call]
+                except NoScriptError:
+                    replies: list[Any] = [None]
+                    missing = [0]
+            else:
+                replies = self._send(batch)
+                if _all_plain(replies):
+                    return replies
+                missing = _missing_scripts(replies)
             if missing:
                 self._send(_LOAD_SCRIPTS)
                 for i, reply in zip(missing, self._send([batch[i] for i in missing]), strict=True):
@@ -109,44 +119,53 @@ class AsyncRedisDriver:
         self._clients: weakref.WeakKeyDictionary[asyncio.AbstractEventLoop, redis.asyncio.Redis] = (
             weakref.WeakKeyDictionary()
         )
+        self._last: tuple[weakref.ref[asyncio.AbstractEventLoop], redis.asyncio.Redis] | None = None
         self.round_trips = 0
 
     @property
     def client(self) -> redis.asyncio.Redis:
         loop = asyncio.get_running_loop()
+        last = self._last
+        if last is not None and last[0]() is loop:  # the usual case: one loop serves every request
+            return last[1]
         client = self._clients.get(loop)
         if client is None:
             client = redis.asyncio.Redis.from_url(self.config.url, **_client_options(self.config))
             self._clients[loop] = client
+        self._last = (weakref.ref(loop), client)
         return client
 
     async def _send(self, calls: Batch) -> list[Any]:
         self.round_trips += 1
-        client = self.client
-        if len(calls) == 1:  # the common case: skip the pipeline's bookkeeping
-            try:
-                return [await client.execute_command(*_args(calls[0]))]  # type: ignore[no-untyped-call]
-            except ResponseError as exc:
-                return [exc]
-        pipe = client.pipeline(transaction=False)
+        pipe = self.client.pipeline(transaction=False)
         for call in calls:
             pipe.execute_command(*_args(call))
         return await pipe.execute(raise_on_error=False)
 
     async def execute(self, batch: Batch) -> list[Any]:
         try:
-            replies = await self._send(batch)
-            missing = _missing_scripts(replies)
+            if len(batch) == 1:  # the common case: no pipeline bookkeeping
+                self.round_trips += 1
+                try:
+                    return [await self.client.execute_command(*_args(batch[0]))]  # type: ignore[no-untyped-call]
+                except NoScriptError:
+                    replies: list[Any] = [None]
+                    missing = [0]
+            else:
+                replies = await self._send(batch)
+                if _all_plain(replies):
+                    return replies
+                missing = _missing_scripts(replies)
             if missing:
                 await self._send(_LOAD_SCRIPTS)
-                resent = await self._send([batch[i] for i in missing])
-                for i, reply in zip(missing, resent, strict=True):
+                for i, reply in zip(missing, await self._send([batch[i] for i in missing]), strict=True):
                     replies[i] = reply
         except _UNREACHABLE as exc:
             raise _unavailable(exc) from exc
         return _raise_errors(replies)
 
     async def close(self) -> None:
+        self._last = None
         client = self._clients.pop(asyncio.get_running_loop(), None)
         if client is not None:
             await client.aclose()

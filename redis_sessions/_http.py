@@ -8,7 +8,7 @@ to send, so the HTTP behaviour is the same in ASGI, Django and Flask by construc
 from __future__ import annotations
 
 import logging
-from dataclasses import dataclass
+from typing import NamedTuple
 
 from . import _plan as P
 from .config import SessionConfig
@@ -19,8 +19,7 @@ from .signing import SessionIdSigner
 logger = logging.getLogger("redis_sessions")
 
 
-@dataclass(frozen=True, slots=True)
-class CookieSpec:
+class CookieSpec(NamedTuple):
     """A cookie to send: `value` with `max_age` seconds, or an expiry (value "", max_age 0)."""
 
     value: str
@@ -79,20 +78,29 @@ def _cookie(core: P.Core, signer: SessionIdSigner, session: Session) -> CookieSp
     return CookieSpec(signer.sign(session.id), max_age) if max_age > 0 else EXPIRE
 
 
-def set_cookie_header(config: SessionConfig, spec: CookieSpec) -> str:
-    """Render `spec` as a ``Set-Cookie`` header value with the configured attributes."""
-    parts = [f"{config.cookie_name}={spec.value}", f"Path={config.cookie_path}"]
-    if spec.expires_now:
-        parts.append("Expires=Thu, 01 Jan 1970 00:00:00 GMT")
-    parts.append(f"Max-Age={spec.max_age}")
-    if config.cookie_domain:
-        parts.append(f"Domain={config.cookie_domain}")
-    if config.cookie_secure:
-        parts.append("Secure")
-    if config.cookie_httponly:
-        parts.append("HttpOnly")
-    parts.append(f"SameSite={config.cookie_samesite.capitalize()}")
-    return "; ".join(parts)
+class SetCookieHeader:
+    """Renders a `CookieSpec` as a ``Set-Cookie`` header value (latin-1 bytes, as ASGI sends
+    headers) with the configured name and attributes, which are joined once here."""
+
+    __slots__ = ("_expired", "_path", "_tail")
+
+    def __init__(self, config: SessionConfig) -> None:
+        self._path = f"{config.cookie_name}=%s; Path={config.cookie_path}".encode("latin-1")
+        tail = [""]
+        if config.cookie_domain:
+            tail.append(f"Domain={config.cookie_domain}")
+        if config.cookie_secure:
+            tail.append("Secure")
+        if config.cookie_httponly:
+            tail.append("HttpOnly")
+        tail.append(f"SameSite={config.cookie_samesite.capitalize()}")
+        self._tail = "; ".join(tail).encode("latin-1")
+        self._expired = self._path % b"" + b"; Expires=Thu, 01 Jan 1970 00:00:00 GMT; Max-Age=0" + self._tail
+
+    def __call__(self, spec: CookieSpec) -> bytes:
+        if spec.expires_now:
+            return self._expired
+        return b"%s; Max-Age=%d%s" % (self._path % spec.value.encode("ascii"), spec.max_age, self._tail)
 
 
 class OutageLog:

@@ -16,31 +16,28 @@ from __future__ import annotations
 import enum
 import time
 from collections.abc import Callable, Generator, Iterable
-from dataclasses import dataclass
-from typing import Any, TypeVar
+from typing import Any, NamedTuple, TypeVar
 
 from . import _layout as F
 from ._codec import codec
 from ._ids import has_own_expiry, is_valid_id, new_session_id, slot_tag
 from ._layout import KeyLayout
-from ._record import frame, unframe
+from ._record import frame, read
 from .config import SessionConfig
 from .errors import SerializationError, SessionError, SessionTooLarge
 from .results import HealthReport, SessionPage
-from .session import Encoded, Session
+from .session import Session
 
 T = TypeVar("T")
 
 
-@dataclass(frozen=True, slots=True)
-class Command:
+class Command(NamedTuple):
     """A plain Redis command."""
 
     args: tuple[Any, ...]
 
 
-@dataclass(frozen=True, slots=True)
-class Script:
+class Script(NamedTuple):
     """A call of one of the Lua scripts in `redis_sessions._scripts`."""
 
     name: str
@@ -53,17 +50,9 @@ Batch = list[Call]
 Plan = Generator[Batch, list[Any], T]
 
 
-_DATA_BYTE = ord(F.DATA)
 _CREATED, _TTL, _DEADLINE, _USER, _INDEXED = (
     f.encode() for f in (F.CREATED, F.TTL, F.DEADLINE, F.USER, F.INDEXED)
 )
-
-
-def _unframe(record: bytes) -> list[bytes]:
-    try:
-        return unframe(record)
-    except ValueError as exc:
-        raise SerializationError(f"stored session record is corrupt: {exc}") from exc
 
 
 def wall_clock_ms() -> int:
@@ -108,18 +97,19 @@ class Core:
         session.user_id = user_id
         return session
 
-    def from_fields(self, session_id: str, fields: list[bytes], now: int, pttl: int | None = None) -> Session:
-        """Build a session from a record's fields. Without `pttl` it was just loaded (and slid) at
-        `now`: its expiry is computed here exactly as load.lua does; with `pttl` (a peek) it is
-        `now + pttl`, and the last access, never stored, is when that expiry was set."""
-        data: dict[str, Any] = {}
-        meta: dict[bytes, bytes] = {}
-        pairs = iter(fields)
-        for name, value in zip(pairs, pairs, strict=True):
-            if name[0] == _DATA_BYTE:
-                data[name[1:].decode()] = Encoded(value)  # decoded when read
-            else:
-                meta[name] = value
+    def from_record(
+        self, session_id: str, record: bytes, now: int, pttl: int | None = None
+    ) -> tuple[Session, dict[bytes, bytes]]:
+        """Build a session from its stored record; also return the record's metadata fields.
+
+        Without `pttl` it was just loaded (and slid) at `now`: its expiry is computed here exactly
+        as load.lua does; with `pttl` (a peek) it is `now + pttl`, and the last access, never
+        stored, is when that expiry was set. Raises `SerializationError` on a corrupt record.
+        """
+        try:
+            meta, data = read(record)
+        except ValueError as exc:
+            raise SerializationError(f"stored session record is corrupt: {exc}") from exc
         created = int(meta.get(_CREATED, 0))
         ttl = meta.get(_TTL)
         ttl_ms = int(ttl) if ttl is not None else self.ttl_ms
@@ -133,9 +123,9 @@ class Core:
             expires = now + pttl
             accessed = max(created, expires - ttl_ms)
         user = meta.get(_USER)
-        return Session(
+        session = Session(
             session_id,
-            data,
+            data,  # blobs, decoded when read
             user_id=user.decode() if user is not None else None,
             created_ms=created,
             accessed_ms=accessed,
@@ -145,13 +135,13 @@ class Core:
             is_new=False,
             decode=self.decode,
         )
+        return session, meta
 
-    def index_due(self, fields: list[bytes], session: Session, now: int) -> bool:
+    def index_due(self, meta: dict[bytes, bytes], session: Session, now: int) -> bool:
         """Whether load.lua found the user index entry due for a push (the same rule)."""
         if session.user_id is None:
             return False
-        pairs = iter(fields)
-        indexed = next((v for name, v in zip(pairs, pairs, strict=True) if name == _INDEXED), None)
+        indexed = meta.get(_INDEXED)
         return indexed is None or now - int(indexed) >= self._session_ttl_ms(session)
 
     def _session_ttl_ms(self, session: Session) -> int:
@@ -159,10 +149,11 @@ class Core:
 
     def _check_size(self, session: Session, encoded: dict[str, bytes]) -> None:
         size = 0
+        undecoded = session._undecoded
         for key, value in session._data.items():
             blob = encoded.get(key)
             if blob is None:
-                blob = value.blob if type(value) is Encoded else self.encode(value)
+                blob = value if key in undecoded else self.encode(value)
             try:
                 size += len(key.encode()) + 1 + len(blob)
             except UnicodeEncodeError as exc:
@@ -220,13 +211,12 @@ def load(core: Core, session_id: str) -> Plan[Session | None]:
     (record,) = yield [call]
     if not record:
         return None
-    fields = _unframe(record)
-    session = core.from_fields(session_id, fields, now)
+    session, meta = core.from_record(session_id, record, now)
     followup: Batch = []
     if isinstance(call, Command) and (session._ttl or session._deadline_ms is not None):
         # Not expected (such ids are marked), but GETEX used the default ttl: let save.lua fix it.
         followup.append(Script("save", call.args[1:2], (now, core.ttl_ms, 0, 0)))
-    if core.index_due(fields, session, now):
+    if core.index_due(meta, session, now):
         # At most once per ttl per session: keeps the user index alive under read-only traffic.
         if isinstance(call, Command):  # load.lua records the push itself
             key = call.args[1:2]
@@ -374,7 +364,7 @@ def _peek_all(core: Core, session_ids: list[str], now: int) -> Plan[list[Session
     for n, session_id in enumerate(session_ids):
         record, pttl = replies[2 * n], replies[2 * n + 1]
         if record and pttl >= 0:
-            sessions.append(core.from_fields(session_id, _unframe(record), now, pttl))
+            sessions.append(core.from_record(session_id, record, now, pttl)[0])
         else:
             sessions.append(None)
     return sessions

@@ -10,6 +10,8 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 
+_DATA = ord(".")
+
 
 def frame(fields: Iterable[tuple[bytes, bytes]]) -> bytes:
     """Frame (name, value) pairs; the caller puts metadata fields first."""
@@ -32,10 +34,40 @@ def unframe(blob: bytes) -> list[bytes]:
         if colon < 0:
             raise ValueError("truncated session record")
         end = colon + 1 + int(blob[pos:colon])
-        if end > size:
+        if not colon < end <= size:
             raise ValueError("truncated session record")
         out.append(blob[colon + 1 : end])
         pos = end
     if len(out) % 2:
         raise ValueError("session record has a name without a value")
     return out
+
+
+def read(blob: bytes) -> tuple[dict[bytes, bytes], dict[str, bytes]]:
+    """The record split in one pass: ``(metadata, data)``, metadata by field name (``b"#c"``, ...),
+    data by key (the name without its ``.``, decoded as UTF-8).
+
+    Raises `ValueError` on a blob that is not a well-formed record.
+    """
+    meta: dict[bytes, bytes] = {}
+    data: dict[str, bytes] = {}
+    pos, size = 0, len(blob)
+    find = blob.find
+    try:
+        while pos < size:
+            colon = find(b":", pos)
+            start = colon + 1
+            end = start + int(blob[pos:colon])
+            name = blob[start:end]
+            colon = find(b":", end)
+            start = colon + 1
+            pos = start + int(blob[end:colon])
+            if colon < 0 or not start <= pos <= size:
+                raise ValueError("truncated session record")
+            if name[0] == _DATA:
+                data[name[1:].decode()] = blob[start:pos]
+            else:
+                meta[name] = blob[start:pos]
+    except IndexError:
+        raise ValueError("session record has an empty field name") from None
+    return meta, data

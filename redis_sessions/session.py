@@ -7,19 +7,6 @@ from datetime import datetime, timezone
 from typing import Any
 
 
-class Encoded:
-    """A stored value not decoded yet: a request decodes only the keys it reads."""
-
-    __slots__ = ("blob",)
-
-    def __init__(self, blob: bytes) -> None:
-        self.blob = blob
-
-
-def _no_decoder(blob: bytes) -> Any:
-    raise AssertionError("a session with encoded values needs a decoder")
-
-
 def _utc(ms: int) -> datetime:
     return datetime.fromtimestamp(ms / 1000, tz=timezone.utc)
 
@@ -49,6 +36,7 @@ class Session(MutableMapping[str, Any]):
         "_stored_keys",
         "_stored_user_id",
         "_ttl",
+        "_undecoded",
         "_user_id",
     )
 
@@ -64,11 +52,14 @@ class Session(MutableMapping[str, Any]):
         ttl: int | None,
         deadline_ms: int | None,
         is_new: bool,
-        decode: Callable[[bytes], Any] = _no_decoder,
+        decode: Callable[[bytes], Any] | None = None,
     ) -> None:
+        """`data` holds values, or with `decode`, stored blobs that are decoded when first read
+        (a request decodes only the keys it reads)."""
         self._id = session_id
         self._data = data
         self._decode = decode
+        self._undecoded: set[str] = set(data) if decode is not None else set()
         self._user_id = user_id
         self._stored_user_id = None if is_new else user_id
         self._created_ms = created_ms
@@ -87,19 +78,23 @@ class Session(MutableMapping[str, Any]):
     # -- mapping -------------------------------------------------------------------------------
     def __getitem__(self, key: str) -> Any:
         value = self._data[key]
-        if type(value) is Encoded:
-            value = self._data[key] = self._decode(value.blob)
+        if key in self._undecoded:
+            assert self._decode is not None
+            value = self._data[key] = self._decode(value)
+            self._undecoded.discard(key)
         return value
 
     def __setitem__(self, key: str, value: Any) -> None:
         if not isinstance(key, str):
             raise TypeError(f"session keys are strings, got {type(key).__name__}")
         self._data[key] = value
+        self._undecoded.discard(key)
         self._set.add(key)
         self._deleted.discard(key)
 
     def __delitem__(self, key: str) -> None:
         del self._data[key]
+        self._undecoded.discard(key)
         self._set.discard(key)
         if key in self._stored_keys:
             self._deleted.add(key)
@@ -116,6 +111,7 @@ class Session(MutableMapping[str, Any]):
     def clear(self) -> None:
         self._deleted.update(k for k in self._data if k in self._stored_keys)
         self._data.clear()
+        self._undecoded.clear()
         self._set.clear()
 
     def __repr__(self) -> str:

@@ -24,7 +24,7 @@ class SessionIdSigner:
     one session move between frameworks.
     """
 
-    __slots__ = ("_keys", "_sign_cached", "_signer")
+    __slots__ = ("_keys", "_sign_cached", "_signer", "_unsign_cached")
 
     def __init__(self, secret_keys: Sequence[str]) -> None:
         if isinstance(secret_keys, str) or not secret_keys:
@@ -38,6 +38,9 @@ class SessionIdSigner:
         self._keys = tuple(signer.derive_key() for signer in signers)
         # A cookie is signed on every request that refreshes it; the id rarely changes.
         self._sign_cached = lru_cache(maxsize=4096)(self._sign)
+        # A browser sends the same cookie on every request: verify each value once. The keys never
+        # change, so a cached answer stays right; a hit needs the exact string, signature included.
+        self._unsign_cached = lru_cache(maxsize=4096)(self._unsign)
 
     def _signature(self, key: bytes, session_id: str) -> bytes:
         return base64_encode(self._signer.algorithm.get_signature(key, session_id.encode("ascii")))
@@ -56,7 +59,12 @@ class SessionIdSigner:
         Anything else (tampered, truncated, padded, garbage, non-ASCII, an unknown key, not a
         string) gives None. Never raises.
         """
-        if not isinstance(value, str) or len(value) > _MAX_COOKIE or not value.isascii():
+        if type(value) is not str or len(value) > _MAX_COOKIE:
+            return None
+        return self._unsign_cached(value)
+
+    def _unsign(self, value: str) -> str | None:
+        if not value.isascii():
             return None
         session_id, sep, _ = value.rpartition(_SEP)
         if not sep or not is_valid_id(session_id):

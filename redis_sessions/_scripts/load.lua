@@ -2,7 +2,7 @@
 -- (Sessions on the configured ttl alone are loaded with a plain GETEX instead; see _ids.py.)
 -- KEYS[1] session key. ARGV: now_ms, default_ttl_ms.
 -- Returns the stored record, or false when missing. The client recomputes the expiry, and
--- whether the user index was due, from the same record and now_ms (_plan.Core.from_fields).
+-- whether the user index was due, from the same record and now_ms (_plan.Core.from_record).
 local key, now, default_ttl = KEYS[1], tonumber(ARGV[1]), tonumber(ARGV[2])
 local blob = redis.call('GET', key)
 if not blob then return false end

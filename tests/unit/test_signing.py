@@ -158,3 +158,17 @@ def test_any_suffix_is_rejected(session_id: str, suffix: str) -> None:
 def test_signer_needs_a_list_of_keys(keys: Any) -> None:
     with pytest.raises(ValueError):
         SessionIdSigner(keys)
+
+
+def test_a_verified_cookie_remembered_for_speed_is_remembered_per_signer() -> None:
+    assert signer.unsign(SIGNED) == SESSION_ID  # now remembered by `signer`
+    assert SessionIdSigner(["some-other-key"]).unsign(SIGNED) is None
+    assert signer.unsign(SIGNED[:-1] + ("A" if SIGNED[-1] != "A" else "B")) is None
+
+
+def test_string_subclasses_give_none() -> None:
+    class Sneaky(str):
+        def __hash__(self) -> int:
+            return 0
+
+    assert signer.unsign(Sneaky(SIGNED)) is None

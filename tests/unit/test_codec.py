@@ -1,0 +1,35 @@
+"""Value codecs (`redis_sessions._codec`): what goes in comes back; bad stored bytes raise our error."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pytest
+from hypothesis import given
+from hypothesis import strategies as st
+
+from redis_sessions._codec import codec
+from redis_sessions.errors import SerializationError
+
+JSON_VALUES = st.recursive(
+    st.none() | st.booleans() | st.integers() | st.floats(allow_nan=False, allow_infinity=False) | st.text(),
+    lambda inner: st.lists(inner, max_size=4) | st.dictionaries(st.text(), inner, max_size=4),
+    max_leaves=12,
+)
+
+
+@given(JSON_VALUES)
+def test_json_round_trips(value: Any) -> None:
+    encode, decode = codec("json")
+    assert decode(encode(value)) == value
+
+
+@pytest.mark.parametrize(("blob", "value"), [(b' {"a": [1, 2]} ', {"a": [1, 2]}), (b"\n7", 7)])
+def test_json_written_by_other_tools_with_whitespace_still_decodes(blob: bytes, value: Any) -> None:
+    assert codec("json")[1](blob) == value
+
+
+@pytest.mark.parametrize("blob", [b"", b"1 2", b'"a"x', b"{", b"\xff", b"[1,]"])
+def test_bad_stored_json_raises_serialization_error(blob: bytes) -> None:
+    with pytest.raises(SerializationError):
+        codec("json")[1](blob)
