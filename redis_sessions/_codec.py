@@ -6,10 +6,11 @@ import json
 from collections.abc import Callable
 from typing import Any
 
+from ._record import blob_of
 from .errors import SerializationError
 
 Encoder = Callable[[Any], bytes]
-Decoder = Callable[[bytes], Any]
+Decoder = Callable[[str], Any]  # a stored value as `redis_sessions._record` reads it: text
 
 _json_encoder = json.JSONEncoder(ensure_ascii=False, separators=(",", ":"), allow_nan=False)
 _json_decoder = json.JSONDecoder()
@@ -23,9 +24,8 @@ def _json_encode(value: Any) -> bytes:
         raise SerializationError(f"not JSON-serializable: {exc}") from exc
 
 
-def _json_decode(data: bytes) -> Any:
+def _json_decode(text: str) -> Any:
     try:
-        text = data.decode("utf-8")
         try:
             value, end = _json_scan(text, 0)  # what we stored: one value, no whitespace around
             if end == len(text):
@@ -33,7 +33,7 @@ def _json_decode(data: bytes) -> Any:
         except StopIteration:
             pass
         return _json_decoder.decode(text)  # anything else: the full parser, with its error
-    except ValueError as exc:  # UnicodeDecodeError is a ValueError too
+    except ValueError as exc:
         raise SerializationError(f"stored value is not valid JSON: {exc}") from exc
 
 
@@ -46,9 +46,9 @@ def _msgpack_codec() -> tuple[Encoder, Decoder]:
         except (TypeError, ValueError, OverflowError) as exc:
             raise SerializationError(f"not msgpack-serializable: {exc}") from exc
 
-    def decode(data: bytes) -> Any:
+    def decode(text: str) -> Any:
         try:
-            return msgpack.unpackb(data, raw=False)
+            return msgpack.unpackb(blob_of(text), raw=False)
         except Exception as exc:  # msgpack raises several unrelated types
             raise SerializationError(f"stored value is not valid msgpack: {exc}") from exc
 

@@ -1,24 +1,27 @@
 """Redis key layout and the fields of a session record.
 
-One session is one string key, ``<prefix>{<tag>}<rest>``, holding a record of framed fields
-(`redis_sessions._record`): the hash tag is the id's slot tag, so a session and the key it is
-regenerated to share a Cluster hash slot. Data fields are ``.<key>`` with serialized values;
-metadata fields start with ``#`` (times are epoch milliseconds). The last access is not stored: it is
-when the expiry was last slid, ``expires - ttl``. The per-user index is a sorted set
-``<prefix>user:<user_id>`` of session ids, scored by the time before which the member cannot have
-expired.
+One session is one string key, ``<prefix>{<tag>}<rest>``, holding its record (`redis_sessions._record`:
+metadata and data maps): the hash tag is the id's slot tag, so a session and the key it is
+regenerated to share a Cluster hash slot. Metadata names are single letters (times are epoch
+milliseconds). The last access is not stored: it is when the expiry was last slid,
+``expires - ttl``. The per-user index is a sorted set ``<prefix>user:<user_id>`` of session ids,
+scored by the time before which the member cannot have expired.
 """
 
 from __future__ import annotations
 
 from ._ids import TAG_LENGTH
 
+# Metadata names in a record.
+CREATED = "c"
+USER = "u"
+TTL = "t"  # the session's own idle timeout (ms), only when it differs from the config's
+DEADLINE = "x"  # absolute deadline (epoch ms), only with absolute_ttl
+INDEXED = "i"  # when the user index entry was last pushed forward (epoch ms)
+
+# A change sent to save.lua names its field: META + a metadata name, or DATA + a session key.
+META = "#"
 DATA = "."
-CREATED = "#c"
-USER = "#u"
-TTL = "#t"  # the session's own idle timeout (ms), only when it differs from the config's
-DEADLINE = "#x"  # absolute deadline (epoch ms), only with absolute_ttl
-INDEXED = "#i"  # when the user index entry was last pushed forward (epoch ms)
 
 _GLOB_SPECIAL = str.maketrans({c: "\\" + c for c in "*?[]\\"})
 

@@ -14,7 +14,7 @@ from collections.abc import Callable
 from typing import Any
 
 from ._plan import Batch, Command, Script
-from ._record import frame, unframe
+from ._record import Data, Meta, pack, unpack
 
 Reply = Any
 _servers: dict[str, MemoryServer] = {}
@@ -35,13 +35,14 @@ def _b(value: Any) -> bytes:
     return str(value).encode()
 
 
-def _fields(blob: bytes) -> dict[bytes, bytes]:
-    flat = unframe(blob)
-    return dict(zip(flat[::2], flat[1::2], strict=True))
-
-
-def _frame(fields: dict[bytes, bytes]) -> bytes:
-    return frame(sorted(fields.items(), key=lambda kv: kv[0][:1] != b"#"))  # metadata first
+def _change(meta: Meta, data: Data, name: bytes, value: bytes | None) -> None:
+    """Apply one save.lua change: ``#<metadata name>`` or ``.<data key>``; None deletes."""
+    part = meta if name[:1] == b"#" else data
+    field = name[1:].decode("utf-8", "surrogateescape")
+    if value is None:
+        part.pop(field, None)
+    else:
+        part[field] = value.decode("utf-8", "surrogateescape")
 
 
 def _glob(pattern: str) -> re.Pattern[str]:
@@ -164,25 +165,25 @@ class MemoryServer:
         return [_b(after if after < len(keys) else 0), [_b(k) for k in page]]
 
     # -- scripts (see the .lua files of the same names) --------------------------------------------
-    def _expiry(self, meta: dict[bytes, bytes], now: int, default_ttl: int) -> int:
-        expires = now + int(meta.get(b"#t", default_ttl))
-        return min(expires, int(meta[b"#x"])) if b"#x" in meta else expires
+    def _expiry(self, meta: Meta, now: int, default_ttl: int) -> int:
+        expires = now + int(meta.get("t", default_ttl))
+        return min(expires, int(meta["x"])) if "x" in meta else expires
 
     def script_load(self, key: str, *, args: list[bytes]) -> Reply:
         now, default_ttl = int(args[0]), int(args[1])
         blob = self._get(key)
         if blob is None:
             return None
-        fields = _fields(blob)
-        expires = self._expiry(fields, now, default_ttl)
+        meta, data = unpack(blob)
+        expires = self._expiry(meta, now, default_ttl)
         if expires <= now:
             self._del(key)
             return None
         self._pexpire(key, expires - now)
-        ttl = int(fields.get(b"#t", default_ttl))
-        if b"#u" in fields and (b"#i" not in fields or now - int(fields[b"#i"]) >= ttl):
-            fields[b"#i"] = args[0]
-            self.strings[key] = _frame(fields)
+        ttl = int(meta.get("t", default_ttl))
+        if "u" in meta and ("i" not in meta or now - int(meta["i"]) >= ttl):
+            meta["i"] = str(now)
+            self.strings[key] = pack(meta, data)
         return blob
 
     def script_save(self, key: str, new_key: str | None = None, *, args: list[bytes]) -> Reply:
@@ -195,25 +196,27 @@ class MemoryServer:
                 return -1
             self._del(key)
             key = new_key
-        fields = _fields(blob)
+        meta, data = unpack(blob)
         last_set = 4 + 2 * int(args[3])
-        fields.update(zip(args[4:last_set:2], args[5:last_set:2], strict=True))
+        for name, value in zip(args[4:last_set:2], args[5:last_set:2], strict=True):
+            _change(meta, data, name, value)
         for name in args[last_set:]:
-            fields.pop(name, None)
-        if args[2] == b"1" and not any(f[:1] == b"." or f == b"#u" for f in fields):
+            _change(meta, data, name, None)
+        if args[2] == b"1" and not data and "u" not in meta:
             self._del(key)
             return -2
-        expires = self._expiry(fields, now, int(args[1]))
+        expires = self._expiry(meta, now, int(args[1]))
         if expires <= now:
             self._del(key)
             return 0
-        self.strings[key] = _frame(fields)
+        self.strings[key] = pack(meta, data)
         self._pexpire(key, expires - now)
         return expires
 
     def script_delete_owned(self, key: str, *, args: list[bytes]) -> Reply:
         blob = self._get(key)
-        return self._del(key) if blob is not None and _fields(blob).get(b"#u") == args[0] else 0
+        owner = args[0].decode("utf-8", "surrogateescape")
+        return self._del(key) if blob is not None and unpack(blob)[0].get("u") == owner else 0
 
     def script_index_add(self, key: str, *, args: list[bytes]) -> Reply:
         now, score = int(args[0]), float(args[1])

@@ -22,7 +22,7 @@ from . import _layout as F
 from ._codec import codec
 from ._ids import has_own_expiry, is_valid_id, new_session_id, slot_tag
 from ._layout import KeyLayout
-from ._record import frame, read
+from ._record import blob_of, pack, unpack
 from .config import SessionConfig
 from .errors import SerializationError, SessionError, SessionTooLarge
 from .results import HealthReport, SessionPage
@@ -50,9 +50,7 @@ Batch = list[Call]
 Plan = Generator[Batch, list[Any], T]
 
 
-_CREATED, _TTL, _DEADLINE, _USER, _INDEXED = (
-    f.encode() for f in (F.CREATED, F.TTL, F.DEADLINE, F.USER, F.INDEXED)
-)
+_SET_USER, _SET_INDEXED = F.META + F.USER, F.META + F.INDEXED
 
 
 def wall_clock_ms() -> int:
@@ -99,7 +97,7 @@ class Core:
 
     def from_record(
         self, session_id: str, record: bytes, now: int, pttl: int | None = None
-    ) -> tuple[Session, dict[bytes, bytes]]:
+    ) -> tuple[Session, dict[str, str]]:
         """Build a session from its stored record; also return the record's metadata fields.
 
         Without `pttl` it was just loaded (and slid) at `now`: its expiry is computed here exactly
@@ -107,13 +105,13 @@ class Core:
         stored, is when that expiry was set. Raises `SerializationError` on a corrupt record.
         """
         try:
-            meta, data = read(record)
+            meta, data = unpack(record)
         except ValueError as exc:
             raise SerializationError(f"stored session record is corrupt: {exc}") from exc
-        created = int(meta.get(_CREATED, 0))
-        ttl = meta.get(_TTL)
+        created = int(meta.get(F.CREATED, 0))
+        ttl = meta.get(F.TTL)
         ttl_ms = int(ttl) if ttl is not None else self.ttl_ms
-        deadline = meta.get(_DEADLINE)
+        deadline = meta.get(F.DEADLINE)
         deadline_ms = int(deadline) if deadline is not None else None
         if pttl is None:
             expires, accessed = now + ttl_ms, now
@@ -122,11 +120,10 @@ class Core:
         else:
             expires = now + pttl
             accessed = max(created, expires - ttl_ms)
-        user = meta.get(_USER)
         session = Session(
             session_id,
-            data,  # blobs, decoded when read
-            user_id=user.decode() if user is not None else None,
+            data,  # serialized, decoded when read
+            user_id=meta.get(F.USER),
             created_ms=created,
             accessed_ms=accessed,
             expires_ms=expires,
@@ -137,11 +134,11 @@ class Core:
         )
         return session, meta
 
-    def index_due(self, meta: dict[bytes, bytes], session: Session, now: int) -> bool:
+    def index_due(self, meta: dict[str, str], session: Session, now: int) -> bool:
         """Whether load.lua found the user index entry due for a push (the same rule)."""
         if session.user_id is None:
             return False
-        indexed = meta.get(_INDEXED)
+        indexed = meta.get(F.INDEXED)
         return indexed is None or now - int(indexed) >= self._session_ttl_ms(session)
 
     def _session_ttl_ms(self, session: Session) -> int:
@@ -153,7 +150,7 @@ class Core:
         for key, value in session._data.items():
             blob = encoded.get(key)
             if blob is None:
-                blob = value if key in undecoded else self.encode(value)
+                blob = blob_of(value) if key in undecoded else self.encode(value)
             try:
                 size += len(key.encode()) + 1 + len(blob)
             except UnicodeEncodeError as exc:
@@ -172,9 +169,9 @@ class Core:
         deleted = [F.DATA + key for key in to_delete]
         if session.user_id != session._stored_user_id:
             if session.user_id is None:
-                deleted += (F.USER, F.INDEXED)
+                deleted += (_SET_USER, _SET_INDEXED)
             else:
-                pairs += (F.USER, session.user_id, F.INDEXED, now)
+                pairs += (_SET_USER, session.user_id, _SET_INDEXED, now)
         return pairs, deleted
 
     def index_score(self, session: Session, now: int) -> int:
@@ -220,7 +217,7 @@ def load(core: Core, session_id: str) -> Plan[Session | None]:
         # At most once per ttl per session: keeps the user index alive under read-only traffic.
         if isinstance(call, Command):  # load.lua records the push itself
             key = call.args[1:2]
-            followup.append(Script("save", key, (now, core.ttl_ms, 0, 1, F.INDEXED, now)))
+            followup.append(Script("save", key, (now, core.ttl_ms, 0, 1, _SET_INDEXED, now)))
         followup.append(core.index_add(session, now))
     if followup:
         yield followup
@@ -291,22 +288,21 @@ def save_outcome(core: Core, session: Session, drop_if_empty: bool = False) -> P
 def _create(core: Core, session: Session, now: int) -> Plan[bool]:
     encoded = {key: core.encode(session[key]) for key in session._data}
     core._check_size(session, encoded)
-    meta: list[tuple[str, Any]] = [(F.CREATED, session._created_ms)]
+    meta = {F.CREATED: str(session._created_ms)}
     if session._ttl:
-        meta.append((F.TTL, session._ttl * 1000))
+        meta[F.TTL] = str(session._ttl * 1000)
     if session._deadline_ms is not None:
-        meta.append((F.DEADLINE, session._deadline_ms))
+        meta[F.DEADLINE] = str(session._deadline_ms)
     if session.user_id is not None:
-        meta += ((F.USER, session.user_id), (F.INDEXED, now))
-    fields = [(name.encode(), str(value).encode()) for name, value in meta]
-    fields += ((F.DATA.encode() + key.encode(), blob) for key, blob in encoded.items())
+        meta[F.USER] = session.user_id
+        meta[F.INDEXED] = str(now)
     expires = now + core._session_ttl_ms(session)
     if session._deadline_ms is not None:
         expires = min(expires, session._deadline_ms)
     if expires <= now:
         return False
     key = core.keys.session_key(session.id)
-    batch: Batch = [Command(("SET", key, frame(fields), "PX", expires - now, "NX"))]
+    batch: Batch = [Command(("SET", key, pack(meta, encoded), "PX", expires - now, "NX"))]
     if session.user_id is not None:
         batch.append(core.index_add(session, now))
     replies = yield batch

@@ -1,73 +1,49 @@
-"""The stored form of one session: a single Redis string of framed fields.
+"""The stored form of one session: a single Redis string holding the msgpack array
+``[metadata, data]``.
 
-Each field is ``<length>:<name><length>:<value>`` (lengths in bytes, decimal); metadata fields
-(names starting with ``#``) come first, data fields (``.<key>``) after. One string keeps a typical
-session within one small allocation and comes back from Redis as one bulk reply; the Lua scripts
-in `redis_sessions._scripts` read and rewrite the same form (record.lua).
+Both are maps of strings: metadata by short name (`redis_sessions._layout`), data by session key
+with each value serialized by the configured codec. Every string is the msgpack ``str`` type, as
+Redis' Lua ``cmsgpack`` writes it, so the scripts in `redis_sessions._scripts` read and rewrite the
+same form; bytes that are not UTF-8 come back as text with surrogate escapes (`blob_of` restores
+them). Redis' ``cmsgpack`` writes an empty map as an empty array: both read as ``{}``.
 """
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Mapping
+from typing import Any
 
-_DATA = ord(".")
+import msgpack
 
-
-def frame(fields: Iterable[tuple[bytes, bytes]]) -> bytes:
-    """Frame (name, value) pairs; the caller puts metadata fields first."""
-    parts: list[bytes] = []
-    for name, value in fields:
-        parts += (b"%d:" % len(name), name, b"%d:" % len(value), value)
-    return b"".join(parts)
+Meta = dict[str, str]
+Data = dict[str, str]
 
 
-def unframe(blob: bytes) -> list[bytes]:
-    """The fields of a framed record as a flat list ``[name, value, name, value, ...]``.
+def pack(meta: Mapping[str, str], data: Mapping[str, bytes | str]) -> bytes:
+    """The record of `meta` and `data` (values serialized already)."""
+    return msgpack.packb([meta, data], use_bin_type=False)  # type: ignore[no-any-return]
 
-    Raises `ValueError` on a blob that is not a well-formed record.
+
+def unpack(record: bytes) -> tuple[Meta, Data]:
+    """``(metadata, data)`` of a record; values stay serialized, as text.
+
+    Raises `ValueError` on bytes that are not a record.
     """
-    out: list[bytes] = []
-    pos, size = 0, len(blob)
-    find = blob.find
-    while pos < size:
-        colon = find(b":", pos)
-        if colon < 0:
-            raise ValueError("truncated session record")
-        end = colon + 1 + int(blob[pos:colon])
-        if not colon < end <= size:
-            raise ValueError("truncated session record")
-        out.append(blob[colon + 1 : end])
-        pos = end
-    if len(out) % 2:
-        raise ValueError("session record has a name without a value")
-    return out
-
-
-def read(blob: bytes) -> tuple[dict[bytes, bytes], dict[str, bytes]]:
-    """The record split in one pass: ``(metadata, data)``, metadata by field name (``b"#c"``, ...),
-    data by key (the name without its ``.``, decoded as UTF-8).
-
-    Raises `ValueError` on a blob that is not a well-formed record.
-    """
-    meta: dict[bytes, bytes] = {}
-    data: dict[str, bytes] = {}
-    pos, size = 0, len(blob)
-    find = blob.find
     try:
-        while pos < size:
-            colon = find(b":", pos)
-            start = colon + 1
-            end = start + int(blob[pos:colon])
-            name = blob[start:end]
-            colon = find(b":", end)
-            start = colon + 1
-            pos = start + int(blob[end:colon])
-            if colon < 0 or not start <= pos <= size:
-                raise ValueError("truncated session record")
-            if name[0] == _DATA:
-                data[name[1:].decode()] = blob[start:pos]
-            else:
-                meta[name] = blob[start:pos]
-    except IndexError:
-        raise ValueError("session record has an empty field name") from None
-    return meta, data
+        meta, data = msgpack.unpackb(record, raw=False, unicode_errors="surrogateescape")
+    except Exception as exc:  # msgpack raises several unrelated types on bad input
+        raise ValueError(f"not a session record: {exc}") from None
+    return _mapping(meta), _mapping(data)
+
+
+def _mapping(part: Any) -> dict[str, str]:
+    if type(part) is dict:
+        return part
+    if part == []:
+        return {}
+    raise ValueError("not a session record: expected a map")
+
+
+def blob_of(text: str) -> bytes:
+    """The exact bytes of a value read from a record."""
+    return text.encode("utf-8", "surrogateescape")

@@ -82,11 +82,6 @@ class SessionConfig:
             raise ConfigError("cookie_samesite", "'none' requires cookie_secure=True (browsers say so)")
         if self.serializer not in ("json", "msgpack"):
             raise ConfigError("serializer", "must be 'json' or 'msgpack' (pickle is never offered)")
-        if self.serializer == "msgpack":
-            try:
-                import msgpack  # noqa: F401
-            except ImportError:
-                raise ConfigError("serializer", "msgpack needs redis-sessions[msgpack]") from None
         if self.on_backend_error == "fallback":
             raise ConfigError("on_backend_error", "'fallback' is not available yet; use 'raise'")
         if self.on_backend_error != "raise":

@@ -52,9 +52,9 @@ class Session(MutableMapping[str, Any]):
         ttl: int | None,
         deadline_ms: int | None,
         is_new: bool,
-        decode: Callable[[bytes], Any] | None = None,
+        decode: Callable[[str], Any] | None = None,
     ) -> None:
-        """`data` holds values, or with `decode`, stored blobs that are decoded when first read
+        """`data` holds values, or with `decode`, stored values (text) that are decoded when first read
         (a request decodes only the keys it reads)."""
         self._id = session_id
         self._data = data

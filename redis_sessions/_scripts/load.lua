@@ -6,7 +6,7 @@
 local key, now, default_ttl = KEYS[1], tonumber(ARGV[1]), tonumber(ARGV[2])
 local blob = redis.call('GET', key)
 if not blob then return false end
-local meta = read_meta(blob)
+local meta, data = read(blob)
 local expires = expiry(meta, now, default_ttl)
 if expires <= now then
   redis.call('DEL', key)
@@ -14,8 +14,9 @@ if expires <= now then
 end
 redis.call('PEXPIRE', key, expires - now)
 -- The user index promises 2 x ttl from its last push: push again once ttl has passed.
-local ttl = tonumber(meta['#t']) or default_ttl
-if meta['#u'] and (meta['#i'] == nil or now - tonumber(meta['#i']) >= ttl) then
-  redis.call('SET', key, (rewrite(blob, {['#i'] = ARGV[1]}, {'#i'})), 'KEEPTTL')
+local ttl = tonumber(meta['t']) or default_ttl
+if meta['u'] and (meta['i'] == nil or now - tonumber(meta['i']) >= ttl) then
+  meta['i'] = ARGV[1]
+  redis.call('SET', key, write(meta, data), 'KEEPTTL')
 end
 return blob

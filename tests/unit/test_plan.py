@@ -26,7 +26,7 @@ from redis_sessions import (
 from redis_sessions import _layout as F
 from redis_sessions import _plan as P
 from redis_sessions._ids import has_own_expiry, is_valid_id, slot_tag
-from redis_sessions._record import frame, unframe
+from redis_sessions._record import pack, unpack
 
 T = TypeVar("T")
 
@@ -98,9 +98,8 @@ def stored(
         if indexed is not None:
             fields[F.INDEXED] = indexed
     fields.update(extra or {})
-    pairs = [(name.encode(), str(value).encode()) for name, value in fields.items()]
-    pairs += [((F.DATA + name).encode(), json.dumps(value).encode()) for name, value in data.items()]
-    return frame(pairs)
+    meta = {name: str(value) for name, value in fields.items()}
+    return pack(meta, {name: json.dumps(value) for name, value in data.items()})
 
 
 def peeked(data: dict[str, Any], *, user: str | None = None) -> list[Any]:
@@ -213,7 +212,7 @@ def test_load_pushes_the_user_index_when_due() -> None:
     first(plan)
     mark, index = step(plan, [stored({"x": 1}, user="u1", indexed=None)])
     # GETEX cannot record the push: the save script does, never bringing back a gone session.
-    assert mark == P.Script("save", (key(SID),), (NOW, TTL_MS, 0, 1, F.INDEXED, NOW))
+    assert mark == P.Script("save", (key(SID),), (NOW, TTL_MS, 0, 1, F.META + F.INDEXED, NOW))
     assert index == P.Script("index_add", (user_key("u1"),), (NOW, NOW + 2 * TTL_MS, SID))
     session = finish(plan, [NOW + TTL_MS, 1])
     assert session is not None
@@ -242,7 +241,7 @@ def test_load_does_not_push_the_index_when_not_due() -> None:
 def test_load_of_a_corrupt_value_raises_serialization_error_when_read() -> None:
     plan = P.load(CORE, SID)
     first(plan)
-    record = stored({"ok": 1}) + frame([(b".bad", b"{not json")])
+    record = pack({F.CREATED: str(CREATED)}, {"ok": "1", "bad": "{not json"})
     session = finish(plan, [record])
     assert session is not None
     assert session["ok"] == 1
@@ -267,14 +266,14 @@ def test_touch_of_a_missing_session() -> None:
 
 
 def created(call: P.Call) -> tuple[int, dict[str, bytes]]:
-    """(ttl in ms, record fields) of a create: SET key record PX ttl NX."""
+    """(ttl in ms, record fields by change name: F.META + name, F.DATA + key) of a create:
+    SET key record PX ttl NX."""
     assert isinstance(call, P.Command)
     name, _, record, px, ttl_ms, nx = call.args
     assert (name, px, nx) == ("SET", "PX", "NX")
-    flat = unframe(record)
-    names = [n.decode() for n in flat[::2]]
-    assert names == sorted(names, key=lambda n: not n.startswith("#"))  # metadata first
-    return ttl_ms, dict(zip(names, flat[1::2], strict=True))
+    meta, data = unpack(record)
+    fields = {F.META + name: value.encode() for name, value in meta.items()}
+    return ttl_ms, fields | {F.DATA + key: value.encode() for key, value in data.items()}
 
 
 def test_create_is_one_batch_of_one_set_that_never_overwrites() -> None:
@@ -286,8 +285,8 @@ def test_create_is_one_batch_of_one_set_that_never_overwrites() -> None:
     ttl_ms, fields = created(call)
     assert ttl_ms == TTL_MS
     assert fields[F.DATA + "a"] == b"1"
-    assert fields[F.CREATED] == str(NOW).encode()
-    assert F.USER not in fields
+    assert fields[F.META + F.CREATED] == str(NOW).encode()
+    assert F.META + F.USER not in fields
     assert finish(plan, [True]) is True
     assert session.is_new is False
     assert session.modified is False
@@ -300,8 +299,8 @@ def test_create_with_user_and_own_ttl() -> None:
     assert [c.name for c in batch if isinstance(c, P.Script)] == ["index_add"]
     ttl_ms, fields = created(batch[0])
     assert ttl_ms == 20_000
-    assert fields[F.USER] == b"u1"
-    assert fields[F.TTL] == b"20000"
+    assert fields[F.META + F.USER] == b"u1"
+    assert fields[F.META + F.TTL] == b"20000"
     index = batch[1]
     assert isinstance(index, P.Script)
     assert index.keys == (user_key("u1"),)
@@ -317,7 +316,7 @@ def test_create_with_absolute_ttl_caps_the_first_expiry() -> None:
     (call,) = first(plan)
     ttl_ms, fields = created(call)
     assert ttl_ms == 30_000
-    assert fields[F.DEADLINE] == str(NOW + 30_000).encode()
+    assert fields[F.META + F.DEADLINE] == str(NOW + 30_000).encode()
 
 
 def test_create_collision_raises_session_error() -> None:
@@ -404,7 +403,7 @@ def test_save_binding_a_user_adds_the_index_entry() -> None:
     assert isinstance(save_call, P.Script)
     assert save_call.name == "save"
     to_set, _ = save_args(save_call)
-    assert to_set[F.USER] == "u1"
+    assert to_set[F.META + F.USER] == "u1"
     assert isinstance(index, P.Script)
     assert index.name == "index_add"
     assert index.keys == (user_key("u1"),)
@@ -431,7 +430,7 @@ def test_save_unbinding_removes_the_user_fields() -> None:
     save_call = batch[0]
     assert isinstance(save_call, P.Script)
     _, to_delete = save_args(save_call)
-    assert F.USER in to_delete
+    assert F.META + F.USER in to_delete
     assert P.Command(("ZREM", user_key("u1"), SID)) in batch
     assert not any(isinstance(c, P.Script) and c.name == "index_add" for c in batch)
 

@@ -1,47 +1,38 @@
-"""The stored record form (`redis_sessions._record`), which load.lua and save.lua read too."""
+"""The stored record form (`redis_sessions._record`), which the Lua scripts read and write too."""
 
 from __future__ import annotations
 
+import msgpack
 import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from redis_sessions._record import frame, read, unframe
+from redis_sessions._record import blob_of, pack, unpack
 
-FIELDS = st.lists(st.tuples(st.binary(max_size=40), st.binary(max_size=200)), max_size=12)
-
-
-@given(FIELDS)
-def test_unframe_gives_back_what_frame_got(fields: list[tuple[bytes, bytes]]) -> None:
-    assert unframe(frame(fields)) == [part for pair in fields for part in pair]
+TEXT = st.text(max_size=20)
+VALUES = st.binary(max_size=200)
 
 
-def test_the_form_is_length_prefixed_and_binary_safe() -> None:
-    assert frame([(b"#c", b"17"), (b".k", b"a:b\x00")]) == b"2:#c2:172:.k4:a:b\x00"
+@given(st.dictionaries(TEXT, TEXT, max_size=6), st.dictionaries(TEXT, VALUES, max_size=12))
+def test_unpack_gives_back_what_pack_got_values_as_exact_bytes(
+    meta: dict[str, str], data: dict[str, bytes]
+) -> None:
+    got_meta, got_data = unpack(pack(meta, data))
+    assert got_meta == meta
+    assert {key: blob_of(value) for key, value in got_data.items()} == data
 
 
-@pytest.mark.parametrize("blob", [b"5:ab", b"x:ab", b"2:#c", b"2:#c9:1", b"3"])
-def test_a_malformed_record_raises_value_error(blob: bytes) -> None:
-    with pytest.raises(ValueError):
-        unframe(blob)
+def test_every_string_is_msgpack_str_as_redis_lua_cmsgpack_writes_it() -> None:
+    assert pack({"c": "17"}, {"k": b"1"}) == b"\x92\x81\xa1c\xa217\x81\xa1k\xa11"
 
 
-NAMES = st.one_of(
-    st.binary(min_size=1, max_size=20).map(lambda b: b"#" + b),
-    st.text(max_size=20).map(lambda t: b"." + t.encode()),
-)
-
-
-@given(st.lists(st.tuples(NAMES, st.binary(max_size=200)), max_size=12))
-def test_read_splits_metadata_from_data_as_unframe_does(fields: list[tuple[bytes, bytes]]) -> None:
-    meta, data = read(frame(fields))
-    assert meta == {name: value for name, value in fields if name[:1] == b"#"}
-    assert data == {name[1:].decode(): value for name, value in fields if name[:1] == b"."}
+def test_empty_maps_written_as_empty_arrays_read_as_empty() -> None:
+    assert unpack(msgpack.packb([[], []])) == ({}, {})
 
 
 @pytest.mark.parametrize(
-    "blob", [b"5:ab", b"x:ab", b"2:#c", b"2:#c9:1", b"3", b"0:2:ab", b"2:#c-1:", b"2:.\xff1:x"]
+    "blob", [b"", b"\xc1", b"\x92\x80", b"\x92\x80\x80\x80", b"\x93\x80\x80\x80", b"\x92\x01\x80", b"\xa3abc"]
 )
-def test_read_raises_value_error_on_a_malformed_record(blob: bytes) -> None:
+def test_anything_else_raises_value_error(blob: bytes) -> None:
     with pytest.raises(ValueError):
-        read(blob)
+        unpack(blob)
