@@ -43,11 +43,6 @@ def _client_options(config: SessionConfig) -> dict[str, Any]:
     }
 
 
-def _all_plain(replies: list[Any]) -> bool:
-    """No error reply at all (the usual case): nothing to reload or raise."""
-    return not any(isinstance(reply, ResponseError) for reply in replies)
-
-
 def _missing_scripts(replies: list[Any]) -> list[int]:
     return [i for i, reply in enumerate(replies) if isinstance(reply, NoScriptError)]
 
@@ -90,8 +85,6 @@ class RedisDriver:
                     missing = [0]
             else:
                 replies = self._send(batch)
-                if _all_plain(replies):
-                    return replies
                 missing = _missing_scripts(replies)
             if missing:
                 self._send(_LOAD_SCRIPTS)
@@ -153,8 +146,6 @@ class AsyncRedisDriver:
                     missing = [0]
             else:
                 replies = await self._send(batch)
-                if _all_plain(replies):
-                    return replies
                 missing = _missing_scripts(replies)
             if missing:
                 await self._send(_LOAD_SCRIPTS)
