@@ -10,6 +10,8 @@ scored by the time before which the member cannot have expired.
 
 from __future__ import annotations
 
+import hashlib
+
 from ._ids import TAG_LENGTH
 
 # Metadata names in a record.
@@ -52,3 +54,12 @@ class KeyLayout:
 
     def user_key(self, user_id: str) -> str:
         return f"{self.prefix}user:{user_id}"
+
+    def migrated_key(self, legacy_key: str) -> str:
+        """Where the id of the session a legacy key (another engine's) was moved to is kept: under
+        a hash of that key, which stays a secret."""
+        return f"{self.prefix}migrated:{hashlib.sha256(legacy_key.encode()).hexdigest()[:40]}"
+
+    @property
+    def migrated_pattern(self) -> str:
+        return self.prefix.translate(_GLOB_SPECIAL) + "migrated:*"

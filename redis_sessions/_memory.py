@@ -117,11 +117,11 @@ class MemoryServer:
             self._pexpire(key, ms)
         return blob
 
-    def cmd_set(self, key: str, value: bytes, _px: str, ms: int, _nx: str) -> bool | None:
+    def cmd_set(self, key: str, value: bytes | str, _px: str, ms: int, _nx: str) -> bool | None:
         """SET key value PX ms NX: the only form the plans send."""
         if self._alive(key):
             return None
-        self.strings[key] = value
+        self.strings[key] = _b(value)
         self._pexpire(key, ms)
         return True
 

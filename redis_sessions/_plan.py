@@ -51,6 +51,7 @@ Plan = Generator[Batch, list[Any], T]
 
 
 _SET_USER, _SET_INDEXED = F.META + F.USER, F.META + F.INDEXED
+_SET_TTL, _SET_DEADLINE = F.META + F.TTL, F.META + F.DEADLINE
 
 
 def wall_clock_ms() -> int:
@@ -134,6 +135,32 @@ class Core:
         )
         return session, meta
 
+    def set_expiry_rules(self, session: Session, ttl: int | None, deadline_ms: int | None) -> None:
+        """Give `session` its own idle timeout (`ttl` seconds; None: the config's `ttl`) and an
+        absolute deadline (epoch ms; None: only `absolute_ttl`'s), stored by its next save; as
+        Django's `SessionBase.set_expiry` asks. The config's `absolute_ttl` still caps it.
+
+        A new session whose expiry class changes gets a fresh id (see `_ids`); a stored session on a
+        plain id keeps it, and each load of it then costs a second round trip to apply the rules.
+        Raises `ValueError` for a `ttl` that is not a positive whole number of seconds.
+        """
+        if ttl is not None and (isinstance(ttl, bool) or not isinstance(ttl, int) or ttl <= 0):
+            raise ValueError("ttl must be a positive whole number of seconds")
+        if self.config.absolute_ttl is not None:
+            cap = session._created_ms + self.config.absolute_ttl * 1000
+            deadline_ms = cap if deadline_ms is None else min(deadline_ms, cap)
+        if ttl == session._ttl and deadline_ms == session._deadline_ms:
+            return
+        session._ttl, session._deadline_ms = ttl, deadline_ms
+        if not session._is_new:
+            session._expiry_changed = True
+            return
+        own = ttl is not None or deadline_ms is not None
+        if own != has_own_expiry(session._id):
+            session._id = new_session_id(own_expiry=own)
+        expires = session._accessed_ms + self._session_ttl_ms(session)
+        session._expires_ms = expires if deadline_ms is None else min(expires, deadline_ms)
+
     def index_due(self, meta: dict[str, str], session: Session, now: int) -> bool:
         """Whether load.lua found the user index entry due for a push (the same rule)."""
         if session.user_id is None:
@@ -172,6 +199,12 @@ class Core:
                 deleted += (_SET_USER, _SET_INDEXED)
             else:
                 pairs += (_SET_USER, session.user_id, _SET_INDEXED, now)
+        if session._expiry_changed:
+            for name, value in ((_SET_TTL, session._ttl), (_SET_DEADLINE, session._deadline_ms)):
+                if value is None:
+                    deleted.append(name)
+                else:
+                    pairs += (name, value * 1000 if name == _SET_TTL else value)
         return pairs, deleted
 
     def index_score(self, session: Session, now: int) -> int:

@@ -6,6 +6,8 @@ from collections.abc import Callable, Iterator, MutableMapping
 from datetime import datetime, timezone
 from typing import Any
 
+from ._record import blob_of
+
 
 def _utc(ms: int) -> datetime:
     return datetime.fromtimestamp(ms / 1000, tz=timezone.utc)
@@ -28,8 +30,10 @@ class Session(MutableMapping[str, Any]):
         "_decode",
         "_deleted",
         "_expires_ms",
+        "_expiry_changed",
         "_id",
         "_is_new",
+        "_read",
         "_regenerate_requested",
         "_rewrite",
         "_set",
@@ -60,6 +64,7 @@ class Session(MutableMapping[str, Any]):
         self._data = data
         self._decode = decode
         self._undecoded: set[str] = set(data) if decode is not None else set()
+        self._read: dict[str, str] = {}  # stored text of the values decoded since load
         self._user_id = user_id
         self._stored_user_id = None if is_new else user_id
         self._created_ms = created_ms
@@ -72,6 +77,7 @@ class Session(MutableMapping[str, Any]):
         self._set: set[str] = set(data) if is_new else set()
         self._deleted: set[str] = set()
         self._rewrite = False
+        self._expiry_changed = False
         self._regenerate_requested = False
         self._clear_requested = False
 
@@ -80,6 +86,7 @@ class Session(MutableMapping[str, Any]):
         value = self._data[key]
         if key in self._undecoded:
             assert self._decode is not None
+            self._read[key] = value
             value = self._data[key] = self._decode(value)
             self._undecoded.discard(key)
         return value
@@ -158,7 +165,13 @@ class Session(MutableMapping[str, Any]):
     @property
     def modified(self) -> bool:
         """True when a save has something to write. Set True after mutating a nested value."""
-        return bool(self._set or self._deleted or self._rewrite or self._user_id != self._stored_user_id)
+        return bool(
+            self._set
+            or self._deleted
+            or self._rewrite
+            or self._expiry_changed
+            or self._user_id != self._stored_user_id
+        )
 
     @modified.setter
     def modified(self, value: bool) -> None:
@@ -175,6 +188,15 @@ class Session(MutableMapping[str, Any]):
             return {k: self[k] for k in self._data}, set(self._stored_keys - self._data.keys())
         return {k: self[k] for k in self._set}, set(self._deleted)
 
+    def _changed_in_place(self, encode: Callable[[Any], bytes]) -> list[str]:
+        """Keys read since load, not set since, whose value no longer serializes to what was stored:
+        a nested value changed in place (``session["cart"].append(x)``)."""
+        return [
+            key
+            for key, text in self._read.items()
+            if key not in self._set and key in self._data and encode(self._data[key]) != blob_of(text)
+        ]
+
     def _mark_saved(self, expires_ms: int, accessed_ms: int) -> None:
         self._is_new = False
         self._stored_keys = frozenset(self._data)
@@ -182,5 +204,7 @@ class Session(MutableMapping[str, Any]):
         self._set.clear()
         self._deleted.clear()
         self._rewrite = False
+        self._expiry_changed = False
+        self._read.clear()
         self._expires_ms = expires_ms
         self._accessed_ms = accessed_ms

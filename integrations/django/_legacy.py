@@ -1,0 +1,123 @@
+"""Sessions of the engine a project switches from (``REDIS_SESSIONS["FALLBACK_ENGINE"]``).
+
+Any Django session engine is read through its own ``SessionStore`` (db, cache, cached_db, file).
+``redis_sessions.session``, the engine of the stale django-redis-sessions package, cannot be
+imported next to us (it has our import name), so its stored sessions are read directly: Django's
+signed JSON (`django.core.signing`) in a plain string key, ``<prefix>:<key>`` or just the key,
+with its connection from ``SESSION_REDIS`` (or the ``SESSION_REDIS_*`` settings).
+"""
+
+from __future__ import annotations
+
+import functools
+import string
+from collections.abc import Callable, Generator
+from importlib import import_module
+from typing import Any
+
+import redis
+from django.conf import settings
+from django.core import signing
+from django.core.signals import setting_changed
+from django.utils.module_loading import import_string
+
+from redis_sessions import Session
+from redis_sessions import _migration as M
+from redis_sessions._plan import Core
+
+DJANGO_REDIS_SESSIONS = "redis_sessions.session"
+_DJANGO_KEY_CHARS = frozenset(string.ascii_lowercase + string.digits)  # Django's VALID_KEY_CHARS
+# What django-redis-sessions' SessionStore signs with: Django's salt for a class of that name.
+_DRS_SALT = "django.contrib.sessions.SessionStore"
+
+
+def plausible_key(key: str) -> bool:
+    """Whether `key` can be another engine's session key (Django makes 32 of [a-z0-9]); the
+    file engine would reject anything else as suspicious."""
+    return 8 <= len(key) <= 64 and set(key) <= _DJANGO_KEY_CHARS
+
+
+def read(engine: str, key: str) -> dict[str, Any] | None:
+    """The live session data under `key` in the fallback engine; None if missing or empty."""
+    if engine == DJANGO_REDIS_SESSIONS:
+        data = _read_django_redis_sessions(key)
+    else:
+        old = import_module(engine).SessionStore(key)
+        data = dict(old.load())
+        if old.session_key is None:  # Django's engines drop the key of a missing session
+            return None
+    return data or None
+
+
+def migrate(
+    core: Core, engine: str, key: str, prepare: Callable[[Session], None]
+) -> Generator[Any, Any, Session | None]:
+    """Effects (see the engine) that find the session `key` was moved to, or move it now: read it
+    from `engine`, store it under a fresh id, and map `key` to it. None if there is none."""
+    moved: Session | None = yield M.find_migrated(core, key)
+    if moved is not None:
+        return moved
+    data = yield functools.partial(read, engine, key)
+    if data is None:
+        return None
+    session = core.new_session(data, None, None)
+    prepare(session)
+    adopted: Session | None = yield M.adopt(core, key, session)
+    return adopted
+
+
+# -- django-redis-sessions -------------------------------------------------------------------------
+def _drs_option(name: str, default: Any = None) -> Any:
+    options = getattr(settings, "SESSION_REDIS", None) or {}
+    for spelled in (name, name.upper()):
+        if spelled in options:
+            return options[spelled]
+    return getattr(settings, f"SESSION_REDIS_{name.upper()}", default)
+
+
+@functools.lru_cache(maxsize=1)
+def _drs_client() -> tuple[redis.Redis, str]:
+    url = _drs_option("url")
+    socket = _drs_option("unix_domain_socket_path")
+    if url:
+        client = redis.Redis.from_url(url)
+    elif socket:
+        client = redis.Redis(
+            unix_socket_path=socket, db=_drs_option("db", 0), password=_drs_option("password")
+        )
+    else:
+        client = redis.Redis(
+            host=_drs_option("host", "localhost"),
+            port=_drs_option("port", 6379),
+            db=_drs_option("db", 0),
+            password=_drs_option("password"),
+        )
+    return client, _drs_option("prefix", "") or ""
+
+
+def drs_key(prefix: str, key: str) -> str:
+    return f"{prefix}:{key}" if prefix else key
+
+
+def decode_drs(raw: bytes | str) -> dict[str, Any] | None:
+    """A django-redis-sessions value: Django's signed session dict; None if not one."""
+    text = raw.decode() if isinstance(raw, bytes) else raw
+    try:
+        data = signing.loads(text, salt=_DRS_SALT, serializer=import_string(settings.SESSION_SERIALIZER))
+    except (signing.BadSignature, ValueError):
+        return None
+    return data if isinstance(data, dict) else None
+
+
+def _read_django_redis_sessions(key: str) -> dict[str, Any] | None:
+    client, prefix = _drs_client()
+    raw = client.get(drs_key(prefix, key))
+    return decode_drs(raw) if isinstance(raw, bytes) else None
+
+
+def _reset(*, setting: str, **_: Any) -> None:
+    if setting.startswith("SESSION_REDIS"):
+        _drs_client.cache_clear()
+
+
+setting_changed.connect(_reset)

@@ -1,0 +1,313 @@
+"""`SessionStore`: Django's session engine contract (`SessionBase`) on the shared session store.
+
+``request.session.session_key`` is the cookie value, the signed session id (as with Django's own
+``signed_cookies`` engine, the key is what the cookie carries); a client can never choose its id.
+Each operation is written once, as a generator of effects (store plans, or blocking calls into a
+fallback engine), and run by `_run` (sync) or `_arun` (async), so the two never drift apart.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Generator
+from datetime import datetime
+from types import GeneratorType
+from typing import Any, TypeVar
+
+from asgiref.sync import sync_to_async
+from django.contrib.sessions.backends.base import CreateError, SessionBase, UpdateError
+from django.utils import timezone
+
+from redis_sessions import Session, SessionError
+from redis_sessions import _plan as P
+from redis_sessions._ids import has_own_expiry, new_session_id
+from redis_sessions.integrations.django import _legacy, _settings
+
+T = TypeVar("T")
+Effect = Any  # a store plan (a generator), or a blocking callable: a fallback engine's I/O
+Op = Generator[Effect, Any, T]
+
+AUTH_USER_KEY = "_auth_user_id"  # django.contrib.auth.SESSION_KEY
+EXPIRY_KEY = "_session_expiry"  # where SessionBase.set_expiry keeps a custom expiry
+
+
+class SessionStore(SessionBase):
+    """Django sessions in Redis: ``SESSION_ENGINE = "redis_sessions.integrations.django"``.
+
+    Loading slides the expiry (one round trip); saving sends only the keys that changed (at most
+    one round trip, none when nothing changed, so ``SESSION_SAVE_EVERY_REQUEST`` is free); the
+    logged-in user (``_auth_user_id``) is bound to the per-user index; `cycle_key` moves the
+    session to a fresh id in one atomic step. A request whose session was deleted meanwhile
+    (logout elsewhere) stores nothing: `save` raises Django's `UpdateError`, which Django's
+    middleware turns into `SessionInterrupted`. Raises `BackendUnavailable` while Redis is down.
+    """
+
+    def __init__(self, session_key: str | None = None) -> None:
+        self._engine = _settings.current()
+        self._core = self._engine.store._core
+        super().__init__(session_key)
+
+    # -- keys ----------------------------------------------------------------------------------
+    def _validate_session_key(self, key: Any) -> bool:
+        if not isinstance(key, str) or not key:
+            return False
+        if self._engine.store.signer.unsign(key) is not None:
+            return True
+        return self._engine.fallback_engine is not None and _legacy.plausible_key(key)
+
+    def _session_id(self, session_key: str | None) -> str | None:
+        return self._engine.store.signer.unsign(session_key) if session_key else None
+
+    def _adopt(self, session: Session) -> Session:
+        self._session_cache = session
+        self._session_key = self._engine.store.signer.sign(session.id)
+        return session
+
+    # -- running operations --------------------------------------------------------------------
+    def _run(self, op: Op[T]) -> T:
+        store = self._engine.store
+        try:
+            effect = next(op)
+            while True:
+                result = store._run(effect) if isinstance(effect, GeneratorType) else effect()
+                effect = op.send(result)
+        except StopIteration as done:
+            return done.value  # type: ignore[no-any-return]
+
+    async def _arun(self, op: Op[T]) -> T:
+        store = self._engine.async_store
+        try:
+            effect = next(op)
+            while True:
+                if isinstance(effect, GeneratorType):
+                    result = await store._run(effect)
+                else:
+                    result = await sync_to_async(effect)()
+                effect = op.send(result)
+        except StopIteration as done:
+            return done.value  # type: ignore[no-any-return]
+
+    # -- operations, written once ----------------------------------------------------------------
+    def _load_op(self) -> Op[Session]:
+        key = self.session_key
+        session: Session | None = None
+        session_id = self._session_id(key)
+        if session_id is not None:
+            session = yield P.load(self._core, session_id)
+        elif key is not None and self._engine.fallback_engine is not None:
+            session = yield from _legacy.migrate(self._core, self._engine.fallback_engine, key, self._prepare)
+            if session is not None:
+                self.modified = True  # the browser gets our cookie in place of the old one
+        if session is not None:
+            return session
+        self._session_key = None
+        return self._core.new_session(None, None, None)
+
+    def _session_op(self, no_load: bool = False) -> Op[Session]:
+        self.accessed = True
+        try:
+            return self._session_cache
+        except AttributeError:
+            pass
+        if self.session_key is None or no_load:
+            session = self._core.new_session(None, None, None)
+        else:
+            session = yield from self._load_op()
+        self._session_cache = session
+        return session
+
+    def _save_op(self, must_create: bool) -> Op[None]:
+        if self.session_key is None:
+            return (yield from self._create_op())
+        session = yield from self._session_op(no_load=must_create)
+        if must_create and not session._is_new:
+            raise CreateError("the session already exists")
+        self._prepare(session)
+        if not (session._is_new or session.modified):
+            return None  # loading slid the expiry already: nothing to send
+        try:
+            stored = yield P.save(self._core, session)
+        except SessionError as exc:  # an id collision on create: 128 random bits, in theory only
+            raise CreateError(str(exc)) from exc
+        if not stored:
+            raise UpdateError("the session was deleted, or expired, while this request ran")
+        self._session_key = self._engine.store.signer.sign(session.id)
+        return None
+
+    def _create_op(self) -> Op[None]:
+        session: Session | None = getattr(self, "_session_cache", None)
+        if session is None or not session._is_new:  # a stored session's data goes to a new one
+            data = {k: session[k] for k in session} if session is not None else None
+            session = self._core.new_session(data, None, None)
+        self._prepare(session)
+        try:
+            yield P.save(self._core, session)
+        except SessionError as exc:
+            raise CreateError(str(exc)) from exc
+        self._adopt(session)
+        self.modified = True
+
+    def _delete_op(self, session_key: str | None) -> Op[None]:
+        cache: Session | None = getattr(self, "_session_cache", None)
+        if session_key is None or session_key == self.session_key:
+            if cache is not None and not cache._is_new:
+                yield P.delete_any(self._core, cache)  # its user index entry goes too
+                return
+            session_key = self.session_key
+        session_id = self._session_id(session_key)
+        if session_id is not None:
+            yield P.delete(self._core, session_id)
+
+    def _flush_op(self) -> Op[None]:
+        yield from self._delete_op(None)
+        self._session_cache = self._core.new_session(None, None, None)
+        self._session_key = None
+        self.accessed = self.modified = True
+
+    def _cycle_key_op(self) -> Op[None]:
+        session = yield from self._session_op()
+        if session._is_new:  # never stored, never sent: a fresh id is enough
+            session._id = new_session_id(own_expiry=has_own_expiry(session.id))
+        else:
+            self._prepare(session)
+            try:
+                yield P.regenerate(self._core, session)  # data, changes and user move in one step
+            except SessionError:  # gone meanwhile: keep what this request holds, under a new id
+                self._session_cache = self._core.new_session({k: session[k] for k in session}, None, None)
+                return (yield from self._create_op())
+        self._adopt(session)
+        self.modified = True
+        return None
+
+    def _exists_op(self, session_key: str) -> Op[bool]:
+        session_id = self._session_id(session_key)
+        return session_id is not None and (yield P.exists(self._core, session_id))
+
+    def _prepare(self, session: Session) -> None:
+        """Bring Django's view of the session into it before a save: values changed in place,
+        the logged-in user's binding, and the expiry `set_expiry` asked for."""
+        if self.modified:
+            session._set.update(session._changed_in_place(self._core.encode))
+        if AUTH_USER_KEY in session:
+            session.user_id = str(session[AUTH_USER_KEY])
+        elif AUTH_USER_KEY in session._deleted:  # logged out (clear() deletes it too)
+            session.user_id = None
+        if session._is_new or EXPIRY_KEY in session._set or EXPIRY_KEY in session._deleted:
+            ttl, deadline = _expiry_rules(session.get(EXPIRY_KEY), self._core.now_ms())
+            self._core.set_expiry_rules(session, ttl if ttl != self._engine.config.ttl else None, deadline)
+
+    # -- SessionBase: data access ----------------------------------------------------------------
+    def _get_session(self, no_load: bool = False) -> Session:
+        return self._run(self._session_op(no_load))
+
+    async def _aget_session(self, no_load: bool = False) -> Session:
+        return await self._arun(self._session_op(no_load))
+
+    _session = property(_get_session)
+
+    def clear(self) -> None:
+        """Empty the session, keeping its key (Django's `clear`); `flush` also deletes it."""
+        self._session.clear()
+        self.accessed = self.modified = True
+
+    def is_empty(self) -> bool:
+        # Django's SessionMiddleware asks this on every request: a session the request never
+        # loaded is loaded here, which slides its expiry (a request with a cookie is activity).
+        if self.session_key is not None and not hasattr(self, "_session_cache"):
+            self._session_cache = self.load()
+        return not self.session_key and not getattr(self, "_session_cache", None)
+
+    # -- SessionBase: expiry ---------------------------------------------------------------------
+    def get_session_cookie_age(self) -> int:
+        """The idle timeout in seconds: ``REDIS_SESSIONS["TTL"]``, else ``SESSION_COOKIE_AGE``."""
+        return self._engine.config.ttl
+
+    def get_expiry_age(self, **kwargs: Any) -> int:
+        """As Django's, and never past the session's absolute deadline (``ABSOLUTE_TTL``)."""
+        return self._capped(super().get_expiry_age(**kwargs), kwargs)
+
+    async def aget_expiry_age(self, **kwargs: Any) -> int:
+        return self._capped(await super().aget_expiry_age(**kwargs), kwargs)
+
+    def _capped(self, age: int, kwargs: dict[str, Any]) -> int:
+        session: Session | None = getattr(self, "_session_cache", None)
+        if kwargs or session is None or session._deadline_ms is None:
+            return age
+        return max(0, min(age, (session._deadline_ms - self._core.now_ms()) // 1000))
+
+    # -- SessionBase: storage --------------------------------------------------------------------
+    # Django types these as dict; a Session is the MutableMapping every SessionBase use needs.
+    def load(self) -> Session:  # type: ignore[override]
+        """Load the session and slide its expiry (one round trip); a new empty session when the
+        key is unknown, expired or not ours (then ``session_key`` becomes None)."""
+        return self._run(self._load_op())
+
+    async def aload(self) -> Session:  # type: ignore[override]
+        return await self._arun(self._load_op())
+
+    def exists(self, session_key: str) -> bool:
+        return self._run(self._exists_op(session_key))
+
+    async def aexists(self, session_key: str) -> bool:
+        return await self._arun(self._exists_op(session_key))
+
+    def create(self) -> None:
+        """Store the current data under a fresh key at once (one round trip), as Django's."""
+        self._run(self._create_op())
+
+    async def acreate(self) -> None:
+        await self._arun(self._create_op())
+
+    def save(self, must_create: bool = False) -> None:
+        """Store what changed (one round trip; none when nothing did). Raises `CreateError` with
+        `must_create` when the session exists, `UpdateError` when it is gone meanwhile."""
+        self._run(self._save_op(must_create))
+
+    async def asave(self, must_create: bool = False) -> None:
+        await self._arun(self._save_op(must_create))
+
+    def delete(self, session_key: str | None = None) -> None:
+        self._run(self._delete_op(session_key))
+
+    async def adelete(self, session_key: str | None = None) -> None:
+        await self._arun(self._delete_op(session_key))
+
+    def flush(self) -> None:
+        """Delete the session (and its user index entry) and start an empty one without a key
+        (one round trip), as `django.contrib.auth.logout` expects."""
+        self._run(self._flush_op())
+
+    async def aflush(self) -> None:
+        await self._arun(self._flush_op())
+
+    def cycle_key(self) -> None:
+        """Move the session to a fresh key, data and user kept, the old key dead at once (one
+        atomic round trip; session fixation defence, as `django.contrib.auth.login` calls it)."""
+        self._run(self._cycle_key_op())
+
+    async def acycle_key(self) -> None:
+        await self._arun(self._cycle_key_op())
+
+    @classmethod
+    def clear_expired(cls) -> None:
+        """Nothing to do: Redis expires sessions itself (as Django's cache engine)."""
+
+    @classmethod
+    async def aclear_expired(cls) -> None:
+        """Nothing to do: Redis expires sessions itself."""
+
+
+def _expiry_rules(expiry: Any, now_ms: int) -> tuple[int | None, int | None]:
+    """(own idle timeout in seconds, absolute deadline in epoch ms) for a ``_session_expiry``
+    value as `SessionBase.set_expiry` stores it: seconds of inactivity, an ISO date, or
+    0 / None for the defaults (0 is "until the browser closes": the cookie's business)."""
+    if isinstance(expiry, str):
+        deadline = datetime.fromisoformat(expiry)
+        if timezone.is_naive(deadline):
+            deadline = timezone.make_aware(deadline)
+        deadline_ms = int(deadline.timestamp() * 1000)
+        # A fixed date: no idle timeout shortens it (Django keeps such a session until the date).
+        return max(1, math.ceil((deadline_ms - now_ms) / 1000)), deadline_ms
+    if isinstance(expiry, int) and not isinstance(expiry, bool) and expiry > 0:
+        return expiry, None
+    return None, None

@@ -1,0 +1,79 @@
+"""Django for the engine's tests: configured once per run (sqlite in a temp file, the test site as
+URLconf); each test gets its own key prefix on the parametrized backend through ``REDIS_SESSIONS``."""
+
+from __future__ import annotations
+
+import tempfile
+from collections.abc import Callable, Iterator
+from contextlib import AbstractContextManager
+from pathlib import Path
+from typing import Any
+
+import django
+import pytest
+from django.conf import settings
+from django.core.management import call_command
+from django.test import Client
+from django.test.utils import override_settings
+
+from tests.conftest import SECRET
+
+DJANGO_SECRET = "django-test-secret-key-0123456789abcdef"
+_DB = Path(tempfile.mkdtemp(prefix="redis-sessions-django-")) / "db.sqlite3"
+
+if not settings.configured:
+    settings.configure(
+        SECRET_KEY=DJANGO_SECRET,
+        ALLOWED_HOSTS=["*"],
+        ROOT_URLCONF="tests.django_engine.site",
+        INSTALLED_APPS=[
+            "django.contrib.auth",
+            "django.contrib.contenttypes",
+            "django.contrib.sessions",
+            "django.contrib.messages",
+            "redis_sessions.integrations.django",
+        ],
+        MIDDLEWARE=[
+            "redis_sessions.integrations.django.SessionMiddleware",
+            "django.contrib.auth.middleware.AuthenticationMiddleware",
+            "django.contrib.messages.middleware.MessageMiddleware",
+        ],
+        SESSION_ENGINE="redis_sessions.integrations.django",
+        REDIS_SESSIONS={"URL": "memory://django-tests"},
+        MESSAGE_STORAGE="django.contrib.messages.storage.session.SessionStorage",
+        DATABASES={"default": {"ENGINE": "django.db.backends.sqlite3", "NAME": str(_DB)}},
+        PASSWORD_HASHERS=["django.contrib.auth.hashers.MD5PasswordHasher"],
+        USE_TZ=True,
+    )
+    django.setup()
+    call_command("migrate", verbosity=0, interactive=False)
+
+Settings = Callable[..., AbstractContextManager[Any]]
+
+
+@pytest.fixture
+def engine_settings(backend_url: str, key_prefix: str) -> Settings:
+    """``with engine_settings(TTL=60, SESSION_SAVE_EVERY_REQUEST=True): ...`` — upper-case
+    `SessionConfig` fields go to ``REDIS_SESSIONS``; names starting ``SESSION_``/``SECRET_`` are
+    Django settings."""
+
+    def make(**options: Any) -> AbstractContextManager[Any]:
+        django_settings = {k: options.pop(k) for k in list(options) if k.startswith(("SESSION_", "SECRET_"))}
+        redis_sessions = {"URL": backend_url, "KEY_PREFIX": key_prefix, **options}
+        return override_settings(REDIS_SESSIONS=redis_sessions, **django_settings)
+
+    return make
+
+
+@pytest.fixture
+def configured(engine_settings: Settings) -> Iterator[None]:
+    with engine_settings():
+        yield
+
+
+@pytest.fixture
+def client(configured: None) -> Client:
+    return Client()
+
+
+__all__ = ["SECRET"]
