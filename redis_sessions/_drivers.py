@@ -8,8 +8,10 @@ only the calls that failed are sent again, so no call runs twice.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import hashlib
 import weakref
+from collections.abc import AsyncGenerator
 from typing import Any
 
 import redis
@@ -112,6 +114,9 @@ class AsyncRedisDriver:
         self._clients: weakref.WeakKeyDictionary[asyncio.AbstractEventLoop, redis.asyncio.Redis] = (
             weakref.WeakKeyDictionary()
         )
+        self._closers: weakref.WeakKeyDictionary[asyncio.AbstractEventLoop, AsyncGenerator[None, None]] = (
+            weakref.WeakKeyDictionary()
+        )
         self._last: tuple[weakref.ref[asyncio.AbstractEventLoop], redis.asyncio.Redis] | None = None
         self.round_trips = 0
 
@@ -125,6 +130,7 @@ class AsyncRedisDriver:
         if client is None:
             client = redis.asyncio.Redis.from_url(self.config.url, **_client_options(self.config))
             self._clients[loop] = client
+            self._closers[loop] = self._close_with_loop(loop, client)
         self._last = (weakref.ref(loop), client)
         return client
 
@@ -155,8 +161,33 @@ class AsyncRedisDriver:
             raise _unavailable(exc) from exc
         return _raise_errors(replies)
 
+    def _close_with_loop(
+        self, loop: asyncio.AbstractEventLoop, client: redis.asyncio.Redis
+    ) -> AsyncGenerator[None, None]:
+        """An async generator, started now, whose cleanup closes `client` and forgets `loop`: the
+        loop finalizes it when it shuts down (``asyncio.run`` and asgiref's per-call loops call
+        ``loop.shutdown_asyncgens()``), so a short-lived loop leaves no connection behind."""
+
+        async def closer() -> AsyncGenerator[None, None]:
+            try:
+                yield
+            finally:
+                self._clients.pop(loop, None)
+                self._closers.pop(loop, None)
+                if self._last is not None and self._last[0]() is loop:
+                    self._last = None
+                await client.aclose()
+
+        gen = closer()
+        step = gen.__anext__()  # registers the generator with the running loop (firstiter hook)
+        with contextlib.suppress(StopIteration):
+            step.send(None)  # run to the first yield: nothing before it awaits
+        return gen
+
     async def close(self) -> None:
         self._last = None
-        client = self._clients.pop(asyncio.get_running_loop(), None)
+        loop = asyncio.get_running_loop()
+        self._closers.pop(loop, None)
+        client = self._clients.pop(loop, None)
         if client is not None:
             await client.aclose()

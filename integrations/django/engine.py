@@ -119,9 +119,11 @@ class SessionStore(SessionBase):
     def _save_op(self, must_create: bool) -> Op[None]:
         if self.session_key is None:
             return (yield from self._create_op())
-        session = yield from self._session_op(no_load=must_create)
-        if must_create and not session._is_new:
-            raise CreateError("the session already exists")
+        if must_create:  # Django's "create it, or raise CreateError if the key is taken"
+            if (yield from self._exists_op(self.session_key)):
+                raise CreateError("the session already exists")
+            return (yield from self._create_op())
+        session = yield from self._session_op()
         self._prepare(session)
         if not (session._is_new or session.modified):
             return None  # loading slid the expiry already: nothing to send

@@ -4,7 +4,7 @@ URLconf); each test gets its own key prefix on the parametrized backend through 
 from __future__ import annotations
 
 import tempfile
-from collections.abc import Callable, Iterator
+from collections.abc import AsyncIterator, Callable, Iterator
 from contextlib import AbstractContextManager
 from pathlib import Path
 from typing import Any
@@ -16,6 +16,7 @@ from django.core.management import call_command
 from django.test import Client
 from django.test.utils import override_settings
 
+from redis_sessions.integrations.django import _settings
 from tests.conftest import SECRET
 
 DJANGO_SECRET = "django-test-secret-key-0123456789abcdef"
@@ -66,7 +67,32 @@ def engine_settings(backend_url: str, key_prefix: str) -> Settings:
 
 
 @pytest.fixture
-def configured(engine_settings: Settings) -> Iterator[None]:
+def built_stores(monkeypatch: pytest.MonkeyPatch) -> Iterator[list[_settings.EngineSettings]]:
+    """Every store the engine builds during a test (settings change per test); closed after it."""
+    built: list[_settings.EngineSettings] = []
+    build = _settings.build
+
+    def recording() -> _settings.EngineSettings:
+        built.append(build())
+        return built[-1]
+
+    monkeypatch.setattr(_settings, "build", recording)
+    _settings.current.cache_clear()
+    yield built
+    for engine in built:
+        engine.store.close()
+
+
+@pytest.fixture
+async def close_async_stores(built_stores: list[_settings.EngineSettings]) -> AsyncIterator[None]:
+    """For async tests: close the async stores' clients on the test's own event loop."""
+    yield
+    for engine in built_stores:
+        await engine.async_store.close()
+
+
+@pytest.fixture
+def configured(engine_settings: Settings, built_stores: list[_settings.EngineSettings]) -> Iterator[None]:
     with engine_settings():
         yield
 
