@@ -38,16 +38,17 @@ def adopt(core: Core, legacy_key: str, session: Session) -> Plan[Session | None]
     return (yield from find_migrated(core, legacy_key))
 
 
-def migrated_ids(core: Core, cursor: str) -> Plan[tuple[str, list[tuple[bytes, str | None]]]]:
+def migrated_ids(core: Core, cursor: str) -> Plan[tuple[str, list[tuple[str, str | None]]]]:
     """One SCAN step over the migration map: the next cursor ("0" at the end) and
     (map key, session id) pairs."""
-    ((after, keys),) = yield [Command(("SCAN", cursor, "MATCH", core.keys.migrated_pattern, "COUNT", 500))]
+    ((after, found),) = yield [Command(("SCAN", cursor, "MATCH", core.keys.migrated_pattern, "COUNT", 500))]
+    keys = [key.decode() if isinstance(key, bytes) else str(key) for key in found]
     ids = yield [Command(("GET", key)) for key in keys] if keys else []
     pairs = [(key, i.decode() if isinstance(i, bytes) else None) for key, i in zip(keys, ids, strict=True)]
     return (after.decode() if isinstance(after, bytes) else str(after)), pairs
 
 
-def forget(core: Core, pairs: Iterable[tuple[bytes, str | None]]) -> Plan[int]:
+def forget(core: Core, pairs: Iterable[tuple[str, str | None]]) -> Plan[int]:
     """Delete moved sessions and their map entries (rollback); returns how many sessions existed."""
     pairs = list(pairs)
     if not pairs:

@@ -11,14 +11,16 @@ from __future__ import annotations
 
 import functools
 import string
-from collections.abc import Callable, Generator
+from collections.abc import Callable, Generator, Iterator
 from importlib import import_module
+from pathlib import Path
 from typing import Any
 
 import redis
 from django.conf import settings
 from django.core import signing
 from django.core.signals import setting_changed
+from django.utils import timezone
 from django.utils.module_loading import import_string
 
 from redis_sessions import Session
@@ -121,3 +123,49 @@ def _reset(*, setting: str, **_: Any) -> None:
 
 
 setting_changed.connect(_reset)
+
+
+# -- listing, for the bulk migration -----------------------------------------------------------------
+def live_sessions(engine: str) -> tuple[int | None, Iterator[tuple[str, dict[str, Any] | None]]]:
+    """(how many, or None if unknown; (key, data or None if unreadable) for each live session).
+    Raises `ValueError` for an engine that cannot list its sessions (the cache engine: its
+    sessions move lazily, on first use)."""
+    if engine == DJANGO_REDIS_SESSIONS:
+        return None, _drs_sessions()
+    module = import_module(engine)
+    if engine.endswith(("backends.db", "backends.cached_db")):
+        return _db_sessions(module)
+    if engine.endswith("backends.file"):
+        return None, _file_sessions(module)
+    raise ValueError(f"{engine} cannot list its sessions; they move lazily, on first use")
+
+
+def _db_sessions(module: Any) -> tuple[int, Iterator[tuple[str, dict[str, Any] | None]]]:
+    model = module.SessionStore.get_model_class()
+    rows = model.objects.filter(expire_date__gt=timezone.now())
+    decoder = module.SessionStore()
+
+    def rows_data() -> Iterator[tuple[str, dict[str, Any] | None]]:
+        for key, blob in rows.values_list("session_key", "session_data").iterator():
+            yield key, decoder.decode(blob) or None
+
+    return rows.count(), rows_data()
+
+
+def _file_sessions(module: Any) -> Iterator[tuple[str, dict[str, Any] | None]]:
+    folder = Path(module.SessionStore._get_storage_path())
+    prefix = settings.SESSION_COOKIE_NAME
+    for path in sorted(folder.glob(f"{prefix}*")):
+        key = path.name[len(prefix) :]
+        if plausible_key(key):
+            yield key, read(module.__name__, key)
+
+
+def _drs_sessions() -> Iterator[tuple[str, dict[str, Any] | None]]:
+    client, prefix = _drs_client()
+    pattern = f"{prefix}:*" if prefix else "*"
+    for raw_key in client.scan_iter(match=pattern, count=500):
+        key = raw_key.decode()[len(prefix) + 1 if prefix else 0 :]
+        if plausible_key(key):
+            raw = client.get(raw_key)
+            yield key, decode_drs(raw) if isinstance(raw, bytes) else None

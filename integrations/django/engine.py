@@ -96,8 +96,9 @@ class SessionStore(SessionBase):
             session = yield P.load(self._core, session_id)
         elif key is not None and self._engine.fallback_engine is not None:
             session = yield from _legacy.migrate(self._core, self._engine.fallback_engine, key, self._prepare)
-            if session is not None:
-                self.modified = True  # the browser gets our cookie in place of the old one
+            if session is not None:  # the browser gets our cookie in place of the old one
+                self._session_key = self._engine.store.signer.sign(session.id)
+                self.modified = True
         if session is not None:
             return session
         self._session_key = None
@@ -186,17 +187,11 @@ class SessionStore(SessionBase):
         return session_id is not None and (yield P.exists(self._core, session_id))
 
     def _prepare(self, session: Session) -> None:
-        """Bring Django's view of the session into it before a save: values changed in place,
-        the logged-in user's binding, and the expiry `set_expiry` asked for."""
+        """Bring Django's view of the session into it before a save: values changed in place
+        (when Django's `modified` flag says so), then `apply_django_keys`."""
         if self.modified:
             session._set.update(session._changed_in_place(self._core.encode))
-        if AUTH_USER_KEY in session:
-            session.user_id = str(session[AUTH_USER_KEY])
-        elif AUTH_USER_KEY in session._deleted:  # logged out (clear() deletes it too)
-            session.user_id = None
-        if session._is_new or EXPIRY_KEY in session._set or EXPIRY_KEY in session._deleted:
-            ttl, deadline = _expiry_rules(session.get(EXPIRY_KEY), self._core.now_ms())
-            self._core.set_expiry_rules(session, ttl if ttl != self._engine.config.ttl else None, deadline)
+        apply_django_keys(self._core, session)
 
     # -- SessionBase: data access ----------------------------------------------------------------
     def _get_session(self, no_load: bool = False) -> Session:
@@ -297,6 +292,18 @@ class SessionStore(SessionBase):
     @classmethod
     async def aclear_expired(cls) -> None:
         """Nothing to do: Redis expires sessions itself."""
+
+
+def apply_django_keys(core: P.Core, session: Session) -> None:
+    """Bind the logged-in user (``_auth_user_id``) to the per-user index, or unbind at logout,
+    and give the session the expiry `set_expiry` asked for (``_session_expiry``)."""
+    if AUTH_USER_KEY in session:
+        session.user_id = str(session[AUTH_USER_KEY])
+    elif AUTH_USER_KEY in session._deleted:  # logged out (clear() deletes it too)
+        session.user_id = None
+    if session._is_new or EXPIRY_KEY in session._set or EXPIRY_KEY in session._deleted:
+        ttl, deadline = _expiry_rules(session.get(EXPIRY_KEY), core.now_ms())
+        core.set_expiry_rules(session, ttl if ttl != core.config.ttl else None, deadline)
 
 
 def _expiry_rules(expiry: Any, now_ms: int) -> tuple[int | None, int | None]:
