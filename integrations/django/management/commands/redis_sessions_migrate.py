@@ -11,7 +11,7 @@ from __future__ import annotations
 import itertools
 import random
 from collections.abc import Iterable, Iterator
-from typing import Any
+from typing import IO, Any, cast
 
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 from rich.console import Console
@@ -39,7 +39,7 @@ class Command(BaseCommand):
 
     def handle(self, *args: Any, **options: Any) -> None:
         engine = _settings.current()
-        console = Console(file=self.stdout._out, highlight=False)  # Django's OutputWrapper wraps it
+        console = Console(file=cast("IO[str]", self.stdout), highlight=False)  # an OutputWrapper: writes
         if options["rollback"]:
             self._rollback(engine, console, options["dry_run"])
             return
