@@ -12,3 +12,8 @@ rm -rf .typecheck
 MYPYPATH=.typecheck .venv/bin/mypy -p redis_sessions
 MYPYPATH=.typecheck .venv/bin/mypy tests example_apps benchmarks
 REQUIRE_REDIS=1 .venv/bin/pytest "$@"
+# The Django engine's suite once more on Django 4.2 LTS (the oldest supported), put first on the path.
+if [ ! -d .venv/django42 ]; then
+  .venv/bin/python -m pip install -q --no-deps --target .venv/django42 "django>=4.2,<5"
+fi
+PYTHONPATH=.venv/django42 REQUIRE_REDIS=1 .venv/bin/python -m pytest -q -p no:cacheprovider tests/django_engine

@@ -9,7 +9,7 @@ from django.contrib.sessions.backends.base import CreateError, UpdateError
 from django.utils import timezone
 
 from tests.django_engine._engine import Engine, core, round_trips
-from tests.django_engine.conftest import Settings
+from tests.django_engine.conftest import Settings, needs_async_sessions
 
 pytestmark = pytest.mark.anyio
 
@@ -19,7 +19,7 @@ def anyio_backend() -> str:
     return "asyncio"
 
 
-@pytest.fixture(params=["sync", "async"])
+@pytest.fixture(params=["sync", pytest.param("async", marks=needs_async_sessions)])
 def kind(request: pytest.FixtureRequest, configured: None, close_async_stores: None) -> str:
     return str(request.param)
 
