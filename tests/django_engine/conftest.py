@@ -52,7 +52,9 @@ if not settings.configured:
 Settings = Callable[..., AbstractContextManager[Any]]
 
 # SessionBase's async methods (aget, aset, asave...) arrived in Django 5.0.
-needs_async_sessions = pytest.mark.skipif(django.VERSION < (5, 0), reason="Django < 5.0 has no async sessions")
+needs_async_sessions = pytest.mark.skipif(
+    django.VERSION < (5, 0), reason="Django < 5.0 has no async sessions"
+)
 
 
 @pytest.fixture
