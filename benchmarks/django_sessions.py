@@ -588,7 +588,7 @@ def run(args: argparse.Namespace, port: int, redis_pid: int, variants: list[Vari
                 "redis_sessions_source": _source_state(),
                 "redis_server": admin.info("server")["redis_version"],
                 "cpus": os.cpu_count(),
-                "load_average_at_start": round(os.getloadavg()[0], 2),
+                "load_average_at_start": args.load_average,
                 "placement": placement,
             },
             "variants": [w.variant.name for w in requests],
@@ -810,6 +810,7 @@ def main(argv: list[str] | None = None) -> int:
     args = parse_args(argv)
     if args.worker:
         return worker_main(args.worker, args.url)
+    args.load_average = round(os.getloadavg()[0], 2)  # before this run adds its own processes
     if find_spec("django_redis") is None:
         raise SystemExit("django-redis is not installed: .venv/bin/python -m pip install django-redis")
     started = time.monotonic()
