@@ -40,7 +40,6 @@ import pstats
 import re
 import secrets
 import statistics
-import subprocess
 import sys
 import time
 import timeit
@@ -56,6 +55,7 @@ import redis
 import redis.asyncio
 import starlette
 import starsessions
+from _report import Kind, Timing, fmt_cmds, source_state, table, timing_cells
 from redis.asyncio.connection import AbstractConnection
 from starlette.applications import Starlette
 from starlette.middleware import Middleware
@@ -194,14 +194,6 @@ class PingFirst:
         await self.app(scope, receive, send)
 
 
-@dataclass(frozen=True)
-class Kind:
-    key: str
-    label: str
-    path: str
-    with_cookie: bool
-
-
 KINDS = (
     Kind("a", "(a) no cookie, untouched", "/untouched", False),
     Kind("b", "(b) cookie, reads a key", "/read", True),
@@ -310,34 +302,6 @@ class Cell:
 
     key: str
     steps: Callable[[int], list[Step]]
-
-
-@dataclass
-class Timing:
-    samples_ns: list[int] = field(default_factory=list)
-    repeat_means_us: list[float] = field(default_factory=list)
-    cpu_ns: int = 0
-    server_cpu_s: float = 0.0
-
-    def add(self, samples: list[int], cpu_ns: int, server_cpu_s: float) -> None:
-        self.samples_ns += samples
-        self.repeat_means_us.append(sum(samples) / len(samples) / 1000)
-        self.cpu_ns += cpu_ns
-        self.server_cpu_s += server_cpu_s
-
-    def summary(self) -> dict[str, float]:
-        ordered = sorted(self.samples_ns)
-        n = len(ordered)
-        return {
-            "median_us": statistics.median(ordered) / 1000,
-            "mean_us": statistics.fmean(ordered) / 1000,
-            "p99_us": ordered[min(n - 1, int(n * 0.99))] / 1000,
-            "repeat_mean_min_us": min(self.repeat_means_us),
-            "repeat_mean_max_us": max(self.repeat_means_us),
-            "cpu_us": self.cpu_ns / n / 1000,
-            "redis_cpu_us": self.server_cpu_s * 1e6 / n,
-            "requests": n,
-        }
 
 
 async def server_cpu(admin: redis.asyncio.Redis) -> float:
@@ -802,35 +766,6 @@ async def profile_read_path(fw: Framework, n: int, top: int) -> dict[str, Any]:
 
 
 # -- report -----------------------------------------------------------------------------------------
-def _fmt_cmds(counts: dict[str, float]) -> str:
-    if not counts:
-        return "-"
-    return " ".join(name if per == 1 else f"{name}x{per:g}" for name, per in counts.items())
-
-
-def _table(headers: list[str], rows: list[list[str]], right: set[int]) -> str:
-    widths = [max(len(h), *(len(r[i]) for r in rows)) for i, h in enumerate(headers)]
-
-    def line(cells: list[str]) -> str:
-        return "  ".join(
-            c.rjust(w) if i in right else c.ljust(w)
-            for i, (c, w) in enumerate(zip(cells, widths, strict=True))
-        ).rstrip()
-
-    return "\n".join([line(headers), line(["-" * w for w in widths]), *(line(r) for r in rows)])
-
-
-def _timing_cells(t: dict[str, float]) -> list[str]:
-    return [
-        f"{t['median_us']:.1f}",
-        f"{t['mean_us']:.1f}",
-        f"{t['p99_us']:.1f}",
-        f"{t['repeat_mean_min_us']:.0f}-{t['repeat_mean_max_us']:.0f}",
-        f"{t['cpu_us']:.1f}",
-        f"{t['redis_cpu_us']:.1f}",
-    ]
-
-
 def report(results: dict[str, Any]) -> str:
     meta = results["meta"]
     timings, traffic = results["timings"], results["traffic"]
@@ -856,11 +791,11 @@ def report(results: dict[str, Any]) -> str:
                 [
                     kind.label if i == 0 else "",
                     name,
-                    *_timing_cells(t),
+                    *timing_cells(t),
                     f"{t['median_us'] - bare['median_us']:+.1f}",
                     f"{tr['round_trips']:g}",
-                    _fmt_cmds(tr["top_level"]),
-                    _fmt_cmds(tr["lua"]),
+                    fmt_cmds(tr["top_level"]),
+                    fmt_cmds(tr["lua"]),
                     "yes" if tr["set_cookie"] else "no",
                 ]
             )
@@ -870,19 +805,19 @@ def report(results: dict[str, Any]) -> str:
         "RT/req", "commands/req (top level)", "inside Lua/req", "Set-Cookie",
     ]
     # fmt: on
-    out += [_table(headers, rows, right=set(range(2, 10))), ""]
+    out += [table(headers, rows, right=set(range(2, 10))), ""]
 
     out.append("Single operations, timed the same way in the same repeats:")
     rows = [
-        [key.split("/", 1)[1], *_timing_cells(t)]
+        [key.split("/", 1)[1], *timing_cells(t)]
         for key, t in timings.items()
         if key.startswith(("rtt/", "store/", "yardstick/"))
     ]
     out += [
-        _table(["operation", "median", "mean", "p99", "repeats", "CPU", "redis CPU"], rows, set(range(1, 7)))
+        table(["operation", "median", "mean", "p99", "repeats", "CPU", "redis CPU"], rows, set(range(1, 7)))
     ]
     rows = [[label, f"{us:.2f}"] for label, us in results["components"].items()]
-    out += ["", _table(["CPU-only piece of ours (timeit, best of repeats)", "us/call"], rows, {1}), ""]
+    out += ["", table(["CPU-only piece of ours (timeit, best of repeats)", "us/call"], rows, {1}), ""]
 
     out.append(
         "Redis memory of one typical session (user id, cart of five product ids, three flags, 43-char "
@@ -904,7 +839,7 @@ def report(results: dict[str, Any]) -> str:
         for k in m["keys"]
     ]
     headers = ["store", "key", "type", "encoding", "fields/len", "MEMORY USAGE", "cookie value bytes"]
-    out += [_table(headers, rows, right={4, 5, 6}), ""]
+    out += [table(headers, rows, right={4, 5, 6}), ""]
 
     out.append("Targets from the issue, our numbers in this run:")
     out += [f"  [{'ok' if c['ok'] else 'MISS'}] {c['name']}: {c['detail']}" for c in results["targets"]]
@@ -928,7 +863,7 @@ def report(results: dict[str, Any]) -> str:
             for r in profile["traced"]
         ]
         out += [
-            _table(["function", "calls/req", "median us/call", "mean us/call", "us/req"], rows, {1, 2, 3, 4})
+            table(["function", "calls/req", "median us/call", "mean us/call", "us/req"], rows, {1, 2, 3, 4})
         ]
         out += [
             "",
@@ -945,7 +880,7 @@ def report(results: dict[str, Any]) -> str:
             for r in profile["cprofile"]
         ]
         out += [
-            _table(["function", "calls/req", "own us/call", "own us/req", "cum us/req"], rows, {1, 2, 3, 4})
+            table(["function", "calls/req", "own us/call", "own us/req", "cum us/req"], rows, {1, 2, 3, 4})
         ]
     return "\n".join(out)
 
@@ -1001,25 +936,6 @@ def evaluate(results: dict[str, Any]) -> list[dict[str, Any]]:
 
 
 # -- main -------------------------------------------------------------------------------------------
-def _source_state() -> str:
-    """The commit of the package under test, and whether its source differs from it."""
-    root = Path(__file__).resolve().parent.parent
-    try:
-        head = subprocess.run(
-            ["git", "rev-parse", "--short", "HEAD"], cwd=root, capture_output=True, text=True, check=True
-        ).stdout.strip()
-        dirty = subprocess.run(
-            ["git", "status", "--porcelain", "--", "redis_sessions", "integrations"],
-            cwd=root,
-            capture_output=True,
-            text=True,
-            check=True,
-        ).stdout.strip()
-    except (OSError, subprocess.CalledProcessError):
-        return "source state unknown"
-    return f"commit {head}{' + uncommitted changes' if dirty else ''}"
-
-
 async def run(args: argparse.Namespace, host: str, port: int) -> dict[str, Any]:
     url = f"redis://{host}:{port}/0"
     admin = redis.asyncio.Redis.from_url(url)
@@ -1052,7 +968,7 @@ async def run(args: argparse.Namespace, host: str, port: int) -> dict[str, Any]:
             "redis_py": redis.__version__,
             "hiredis": version("hiredis"),
             "redis_sessions": redis_sessions.__version__,
-            "redis_sessions_source": _source_state(),
+            "redis_sessions_source": source_state(),
             "redis_server": (await admin.info("server"))["redis_version"],
             "cpus": os.cpu_count(),
             "load_average_at_start": round(os.getloadavg()[0], 2),

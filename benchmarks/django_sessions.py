@@ -41,7 +41,6 @@ import os
 import re
 import secrets
 import socket
-import statistics
 import subprocess
 import sys
 import time
@@ -49,7 +48,7 @@ import traceback
 from collections import Counter
 from collections.abc import Iterator
 from contextlib import contextmanager
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from importlib.metadata import PackageNotFoundError, version
 from importlib.util import find_spec
 from pathlib import Path
@@ -57,6 +56,7 @@ from types import ModuleType
 from typing import IO, TYPE_CHECKING, Any, cast
 
 import redis
+from _report import Kind, Timing, fmt_cmds, source_state, table, timing_cells
 from redis.connection import AbstractConnection
 
 if TYPE_CHECKING:
@@ -97,14 +97,6 @@ class Variant:
     engine: str | None = None  # SESSION_ENGINE; None: no session middleware
     every_request: bool = False  # SESSION_SAVE_EVERY_REQUEST
     ping: bool = False  # the yardstick: one redis-py PING in the read view
-
-
-@dataclass(frozen=True)
-class Kind:
-    key: str
-    label: str
-    path: str
-    with_cookie: bool
 
 
 KINDS = (
@@ -395,34 +387,6 @@ class Worker:
             self.proc.wait()
 
 
-@dataclass
-class Timing:
-    samples_ns: list[int] = field(default_factory=list)
-    repeat_means_us: list[float] = field(default_factory=list)
-    cpu_ns: int = 0
-    server_cpu_s: float = 0.0
-
-    def add(self, samples: list[int], cpu_ns: int, server_cpu_s: float) -> None:
-        self.samples_ns += samples
-        self.repeat_means_us.append(sum(samples) / len(samples) / 1000)
-        self.cpu_ns += cpu_ns
-        self.server_cpu_s += server_cpu_s
-
-    def summary(self) -> dict[str, float]:
-        ordered = sorted(self.samples_ns)
-        n = len(ordered)
-        return {
-            "median_us": statistics.median(ordered) / 1000,
-            "mean_us": statistics.fmean(ordered) / 1000,
-            "p99_us": ordered[min(n - 1, int(n * 0.99))] / 1000,
-            "repeat_mean_min_us": min(self.repeat_means_us),
-            "repeat_mean_max_us": max(self.repeat_means_us),
-            "cpu_us": self.cpu_ns / n / 1000,
-            "redis_cpu_us": self.server_cpu_s * 1e6 / n,
-            "requests": n,
-        }
-
-
 def server_cpu(admin: redis.Redis) -> float:
     info = admin.info("cpu")
     return float(info["used_cpu_sys"]) + float(info["used_cpu_user"])
@@ -499,24 +463,6 @@ def ensure_vendor() -> str | None:
     return None
 
 
-def _source_state() -> str:
-    """The commit of the package under test, and whether its source differs from it."""
-    try:
-        head = subprocess.run(
-            ["git", "rev-parse", "--short", "HEAD"], cwd=ROOT, capture_output=True, text=True, check=True
-        ).stdout.strip()
-        dirty = subprocess.run(
-            ["git", "status", "--porcelain", "--", "redis_sessions", "integrations"],
-            cwd=ROOT,
-            capture_output=True,
-            text=True,
-            check=True,
-        ).stdout.strip()
-    except (OSError, subprocess.CalledProcessError):
-        return "source state unknown"
-    return f"commit {head}{' + uncommitted changes' if dirty else ''}"
-
-
 def _version(dist: str) -> str:
     try:
         return version(dist)
@@ -585,7 +531,7 @@ def run(args: argparse.Namespace, port: int, redis_pid: int, variants: list[Vari
                 "redis_py": redis.__version__,
                 "hiredis": _version("hiredis"),
                 "redis_sessions": redis_sessions.__version__,
-                "redis_sessions_source": _source_state(),
+                "redis_sessions_source": source_state(),
                 "redis_server": admin.info("server")["redis_version"],
                 "cpus": os.cpu_count(),
                 "load_average_at_start": args.load_average,
@@ -618,35 +564,6 @@ def run(args: argparse.Namespace, port: int, redis_pid: int, variants: list[Vari
 
 
 # -- report -----------------------------------------------------------------------------------------
-def _fmt_cmds(counts: dict[str, float]) -> str:
-    if not counts:
-        return "-"
-    return " ".join(name if per == 1 else f"{name}x{per:g}" for name, per in counts.items())
-
-
-def _table(headers: list[str], rows: list[list[str]], right: set[int]) -> str:
-    widths = [max(len(h), *(len(r[i]) for r in rows)) for i, h in enumerate(headers)]
-
-    def line(cells: list[str]) -> str:
-        return "  ".join(
-            c.rjust(w) if i in right else c.ljust(w)
-            for i, (c, w) in enumerate(zip(cells, widths, strict=True))
-        ).rstrip()
-
-    return "\n".join([line(headers), line(["-" * w for w in widths]), *(line(r) for r in rows)])
-
-
-def _timing_cells(t: dict[str, float]) -> list[str]:
-    return [
-        f"{t['median_us']:.1f}",
-        f"{t['mean_us']:.1f}",
-        f"{t['p99_us']:.1f}",
-        f"{t['repeat_mean_min_us']:.0f}-{t['repeat_mean_max_us']:.0f}",
-        f"{t['cpu_us']:.1f}",
-        f"{t['redis_cpu_us']:.1f}",
-    ]
-
-
 YARD_KEY = f"{YARDSTICK}/b"
 PING_KEY = f"{YARDSTICK}/{PING_OP}"
 
@@ -681,11 +598,11 @@ def report(results: dict[str, Any]) -> str:
                 [
                     kind.label if i == 0 else "",
                     name,
-                    *_timing_cells(t),
+                    *timing_cells(t),
                     f"{t['median_us'] - bare['median_us']:+.1f}",
                     f"{tr['round_trips']:g}",
-                    _fmt_cmds(tr["top_level"]),
-                    _fmt_cmds(tr["lua"]),
+                    fmt_cmds(tr["top_level"]),
+                    fmt_cmds(tr["lua"]),
                     "yes" if tr["set_cookie"] else "no",
                 ]
             )
@@ -695,16 +612,16 @@ def report(results: dict[str, Any]) -> str:
         "RT/req", "commands/req (top level)", "inside Lua/req", "Set-Cookie",
     ]
     # fmt: on
-    out += [_table(headers, rows, right=set(range(2, 10))), ""]
+    out += [table(headers, rows, right=set(range(2, 10))), ""]
 
     out.append("Yardsticks, timed the same way in the same repeats:")
     yard_rt = traffic[YARD_KEY]["round_trips"]
     rows = [
-        [f"bare + one redis-py PING in the view, (b) [{yard_rt:g} RT]", *_timing_cells(timings[YARD_KEY])],
-        ["redis-py PING alone, in a loop", *_timing_cells(timings[PING_KEY])],
+        [f"bare + one redis-py PING in the view, (b) [{yard_rt:g} RT]", *timing_cells(timings[YARD_KEY])],
+        ["redis-py PING alone, in a loop", *timing_cells(timings[PING_KEY])],
     ]
     headers = ["operation", "median", "mean", "p99", "repeats", "CPU", "redis CPU"]
-    out += [_table(headers, rows, set(range(1, 7))), ""]
+    out += [table(headers, rows, set(range(1, 7))), ""]
 
     sizes = results["cookie_value_bytes"]
     out.append(
