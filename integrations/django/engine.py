@@ -195,9 +195,17 @@ class SessionStore(SessionBase):
 
     # -- SessionBase: data access ----------------------------------------------------------------
     def _get_session(self, no_load: bool = False) -> Session:
+        cached: Session | None = self.__dict__.get("_session_cache")
+        if cached is not None:  # every access after the first: no operation to run
+            self.accessed = True
+            return cached
         return self._run(self._session_op(no_load))
 
     async def _aget_session(self, no_load: bool = False) -> Session:
+        cached: Session | None = self.__dict__.get("_session_cache")
+        if cached is not None:
+            self.accessed = True
+            return cached
         return await self._arun(self._session_op(no_load))
 
     _session = property(_get_session)
