@@ -59,7 +59,10 @@ def wall_clock_ms() -> int:
 
 
 class Core:
-    """What every plan needs: settings, key layout, codec and clock."""
+    """What every plan needs: settings, key layout, codec and clock, and the `Session` class to
+    build (an integration may use a subclass, as Flask's session adds Flask's attributes)."""
+
+    session_class: type[Session] = Session
 
     def __init__(self, config: SessionConfig, clock: Callable[[], int] = wall_clock_ms) -> None:
         self.config = config
@@ -82,7 +85,7 @@ class Core:
         expires = now + (ttl * 1000 if ttl else self.ttl_ms)
         if deadline is not None:
             expires = min(expires, deadline)
-        session = Session(
+        session = self.session_class(
             new_session_id(own_expiry=ttl is not None or deadline is not None),
             dict(data or {}),
             user_id=None,
@@ -121,7 +124,7 @@ class Core:
         else:
             expires = now + pttl
             accessed = max(created, expires - ttl_ms)
-        session = Session(
+        session = self.session_class(
             session_id,
             data,  # serialized, decoded when read
             user_id=meta.get(F.USER),

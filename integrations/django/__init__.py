@@ -12,9 +12,21 @@ from django.conf import settings as _django_settings
 from redis_sessions.integrations.django import _settings
 from redis_sessions.integrations.django.engine import SessionStore
 from redis_sessions.integrations.django.middleware import SessionMiddleware
-from redis_sessions.integrations.django.users import current_session_id, get_async_store, get_store
+from redis_sessions.integrations.django.users import (
+    current_session_id,
+    get_async_store,
+    get_session,
+    get_store,
+)
 
-__all__ = ["SessionMiddleware", "SessionStore", "current_session_id", "get_async_store", "get_store"]
+__all__ = [
+    "SessionMiddleware",
+    "SessionStore",
+    "current_session_id",
+    "get_async_store",
+    "get_session",
+    "get_store",
+]
 
 if _django_settings.configured and getattr(_django_settings, "SESSION_ENGINE", None) == __name__:
     _settings.current()  # Django imports the engine at start-up: a bad setting fails there

@@ -12,6 +12,7 @@ from redis_sessions import SessionConfig
 from tests.conftest import SECRET
 from tests.http.asgi_site import FRAMEWORKS, open_asgi_site
 from tests.http.driver import Site, SiteFactory
+from tests.http.flask_site import open_flask_site
 from tests.http.redis_tools import CommandRecorder, load_scripts
 
 
@@ -20,7 +21,7 @@ def anyio_backend() -> str:
     return "asyncio"
 
 
-@pytest.fixture(params=FRAMEWORKS)
+@pytest.fixture(params=[*FRAMEWORKS, "flask"])
 def framework(request: pytest.FixtureRequest) -> str:
     return str(request.param)
 
@@ -29,6 +30,8 @@ def _factory(framework: str, base: Callable[..., SessionConfig]) -> SiteFactory:
     def open_site(*, clock: Callable[[], int] | None = None, **config: Any) -> AbstractContextManager[Site]:
         built = base(**config)
         load_scripts(built)
+        if framework == "flask":
+            return open_flask_site(built, clock)
         return open_asgi_site(framework, built, clock)
 
     return open_site

@@ -35,6 +35,17 @@ def test_wheel_maps_integrations_under_the_package(wheel: zipfile.ZipFile) -> No
     assert "redis_sessions/py.typed" in names
 
 
+def test_wheel_ships_every_module_of_the_source(wheel: zipfile.ZipFile) -> None:
+    """No subpackage forgotten in pyproject's package list (the Django and Flask integrations...)."""
+    names = set(wheel.namelist())
+    for folder, package in (
+        (ROOT / "redis_sessions", "redis_sessions"),
+        (ROOT / "integrations", "redis_sessions/integrations"),
+    ):
+        for source in folder.rglob("*.py"):
+            assert f"{package}/{source.relative_to(folder).as_posix()}" in names, source
+
+
 def test_wheel_has_no_top_level_integrations(wheel: zipfile.ZipFile) -> None:
     top_level = {name.split("/")[0] for name in wheel.namelist()}
     assert top_level == {"redis_sessions", *(n for n in top_level if n.endswith(".dist-info"))}

@@ -1,0 +1,31 @@
+"""Flask extension: ``RedisSessions(app)`` makes ``flask.session`` server-side in Redis.
+
+Config keys, all optional except ``SECRET_KEY``:
+
+- ``REDIS_SESSIONS_URL``, ``REDIS_SESSIONS_TTL`` (seconds; default ``PERMANENT_SESSION_LIFETIME``),
+  ``REDIS_SESSIONS_ABSOLUTE_TTL``, ``REDIS_SESSIONS_KEY_PREFIX``, ``REDIS_SESSIONS_MAX_SIZE``,
+  ``REDIS_SESSIONS_SERIALIZER``, ``REDIS_SESSIONS_CONNECT_TIMEOUT`` / ``_COMMAND_TIMEOUT``,
+  ``REDIS_SESSIONS_SECRET_KEYS``: any `SessionConfig` field, upper-case, prefixed;
+- ``SECRET_KEY`` and ``SECRET_KEY_FALLBACKS`` sign the cookie (the first signs, all verify);
+- Flask's ``SESSION_COOKIE_*`` keys shape the cookie (SameSite=Lax where Flask's is unset);
+  ``SESSION_REFRESH_EACH_REQUEST`` re-sends a permanent session's cookie on every request.
+"""
+
+from redis_sessions.integrations.flask.extension import (
+    RedisSessions,
+    clear_session,
+    get_session,
+    get_store,
+    regenerate_session,
+)
+from redis_sessions.integrations.flask.interface import FlaskSession, RedisSessionInterface
+
+__all__ = [
+    "FlaskSession",
+    "RedisSessionInterface",
+    "RedisSessions",
+    "clear_session",
+    "get_session",
+    "get_store",
+    "regenerate_session",
+]

@@ -1,0 +1,78 @@
+"""`RedisSessions`: the Flask extension object, and the helpers views call."""
+
+from __future__ import annotations
+
+from flask import Flask, current_app, session
+
+from redis_sessions import SessionStore, _http
+from redis_sessions.integrations.flask._settings import settings_from_app
+from redis_sessions.integrations.flask.interface import FlaskSession, RedisSessionInterface
+
+EXTENSION = "redis_sessions"
+
+
+class RedisSessions:
+    """Server-side ``flask.session`` in Redis: ``RedisSessions(app)``, or ``RedisSessions()`` then
+    ``init_app(app)`` in an app factory (one object may serve several apps).
+
+    Settings come from ``app.config`` (see `redis_sessions.integrations.flask`); a missing
+    ``SECRET_KEY`` or a bad value raises `ConfigError` here, at start-up, naming the key.
+    """
+
+    def __init__(self, app: Flask | None = None) -> None:
+        if app is not None:
+            self.init_app(app)
+
+    def init_app(self, app: Flask) -> None:
+        """Install the session interface on `app`, with a store built from its config."""
+        settings = settings_from_app(app)
+        store = SessionStore(settings.config)
+        interface = RedisSessionInterface(
+            store, permanent=settings.permanent, partitioned=settings.partitioned
+        )
+        app.session_interface = interface
+        app.extensions[EXTENSION] = interface
+        # First of all hooks: a request whose session cannot be loaded gets its 503 before any other.
+        app.before_request_funcs.setdefault(None, []).insert(0, interface.refuse_while_unreachable)
+
+    @staticmethod
+    def store(app: Flask | None = None) -> SessionStore:
+        """`get_store`, for code that holds the extension object."""
+        return get_store(app)
+
+
+def get_store(app: Flask | None = None) -> SessionStore:
+    """The `SessionStore` of `app` (default: the current app), for what ``flask.session`` has no
+    words for: ``sessions_for_user(user_id)``, ``delete_user_sessions(user_id, except_id=...)``.
+    Raises `RuntimeError` when the extension is not initialised on the app."""
+    target = app if app is not None else current_app
+    interface = target.extensions.get(EXTENSION)
+    if not isinstance(interface, RedisSessionInterface):
+        raise RuntimeError("redis_sessions is not initialised on this app: call RedisSessions(app)")
+    return interface.store
+
+
+def get_session() -> FlaskSession:
+    """``flask.session`` as our `FlaskSession` (its `id`, `user_id`, `expires_at`, ...), inside a
+    request. Raises `RuntimeError` when the app's sessions are not ours."""
+    current = session._get_current_object()  # type: ignore[attr-defined]
+    if not isinstance(current, FlaskSession):
+        raise RuntimeError("flask.session is not a redis_sessions session: call RedisSessions(app)")
+    return current
+
+
+def regenerate_session() -> FlaskSession:
+    """Give the session a fresh id when the response is saved (call at login: session fixation).
+    The data and user binding move over; the old id stops working. Logging in with Flask-Login
+    (a new ``_user_id``) does this by itself."""
+    current = get_session()
+    _http.request_regenerate(current)
+    return current
+
+
+def clear_session() -> FlaskSession:
+    """Empty the session and unbind its user; it is deleted from Redis and its cookie expired when
+    the response is saved (call at logout). Data written afterwards goes to a fresh session."""
+    current = get_session()
+    _http.request_clear(current)
+    return current

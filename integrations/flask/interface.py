@@ -1,0 +1,187 @@
+"""`RedisSessionInterface`: Flask's `SessionInterface` on the shared session store.
+
+Opening a session with a valid cookie loads it and slides its expiry (one round trip); saving
+sends only what changed (at most one more) through the request policy every integration shares,
+`redis_sessions._http.finish`. Flask's own semantics on top: ``session.permanent`` decides whether
+the cookie outlives the browser, ``SESSION_REFRESH_EACH_REQUEST`` whether an unchanged permanent
+session re-sends it, ``Vary: Cookie`` follows ``session.accessed``.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from flask import Flask, Request, Response, request
+from flask.sessions import SessionInterface, SessionMixin
+from werkzeug.exceptions import ServiceUnavailable
+
+from redis_sessions import Session, SessionStore, _http
+from redis_sessions.errors import BackendUnavailable
+
+LOGIN_USER_KEY = "_user_id"  # where Flask-Login keeps the logged-in user's id
+PERMANENT_KEY = "_permanent"  # where Flask's SessionMixin keeps `permanent`
+UNREACHABLE = "redis_sessions.store_unreachable"  # WSGI environ key
+_UNAVAILABLE_BODY = b"Service Unavailable: session store unreachable"
+
+
+class FlaskSession(Session, SessionMixin):
+    """``flask.session``: a `redis_sessions.Session` with Flask's `SessionMixin` attributes.
+
+    `permanent` (kept under ``"_permanent"``, as Flask does), `new` (never stored yet), `modified`
+    (set it True after changing a nested value in place: the keys that changed are found and
+    saved), `accessed` (read or written: ``Vary: Cookie``). `id` and `user_id` as the core session.
+    """
+
+    accessed = False
+    store_unreachable = False  # the cookie's session could not be loaded: the request gets a 503
+    permanent_default = False  # REDIS_SESSIONS_PERMANENT: `permanent` while no view has set it
+
+    @property
+    def new(self) -> bool:  # type: ignore[override]
+        return self._is_new
+
+    @property
+    def permanent(self) -> bool:
+        return bool(self.get(PERMANENT_KEY, self.permanent_default))
+
+    @permanent.setter
+    def permanent(self, value: bool) -> None:
+        if self.permanent != bool(value):  # the same value again writes nothing
+            self[PERMANENT_KEY] = bool(value)
+
+    def __getitem__(self, key: str) -> Any:
+        self.accessed = True
+        return super().__getitem__(key)
+
+    def __setitem__(self, key: str, value: Any) -> None:
+        self.accessed = True
+        super().__setitem__(key, value)
+
+    def __delitem__(self, key: str) -> None:
+        self.accessed = True
+        super().__delitem__(key)
+
+    def __contains__(self, key: object) -> bool:
+        self.accessed = True
+        return super().__contains__(key)
+
+
+class RedisSessionInterface(SessionInterface):
+    """Flask's session interface over a `SessionStore`; `RedisSessions.init_app` installs it.
+
+    While Redis is unreachable a request with a session cookie gets a 503 with ``Retry-After: 1``
+    (and one log line per outage), never a 500.
+    """
+
+    def __init__(self, store: SessionStore, *, permanent: bool = False, partitioned: bool = False) -> None:
+        # This app's sessions: FlaskSession with the app's default for `permanent`.
+        store._core.session_class = type("FlaskSession", (FlaskSession,), {"permanent_default": permanent})
+        self.store = store
+        self._partitioned = partitioned
+        self._outage = _http.OutageLog()
+
+    # -- Flask's SessionInterface -------------------------------------------------------------
+    def open_session(self, app: Flask, request: Request) -> FlaskSession:
+        store = self.store
+        value = request.cookies.get(store.config.cookie_name)
+        session_id = store.signer.unsign(value) if value else None
+        if session_id is not None:
+            try:
+                session = store.get(session_id)
+            except BackendUnavailable as exc:
+                self._outage.failed(exc)
+                request.environ[UNREACHABLE] = True  # for `refuse_while_unreachable`
+                unreachable = self._new_session()
+                unreachable.store_unreachable = True
+                return unreachable
+            self._outage.succeeded()
+            if session is not None:
+                return session  # type: ignore[return-value]
+        return self._new_session()
+
+    def save_session(self, app: Flask, session: SessionMixin, response: Response) -> None:
+        if not isinstance(session, FlaskSession) or session.store_unreachable:
+            return
+        if session.accessed:
+            response.vary.add("Cookie")
+        prepare(self.store, session)
+        changed = session.modified or session._regenerate_requested or session._clear_requested
+        try:
+            spec = self._finish(session)
+        except BackendUnavailable as exc:
+            self._outage.failed(exc)
+            _make_unavailable(response)
+            return
+        if spec is None:
+            return
+        config = self.store.config
+        if spec.expires_now:
+            response.delete_cookie(
+                config.cookie_name,
+                path=config.cookie_path,
+                domain=config.cookie_domain,
+                secure=config.cookie_secure,
+                httponly=config.cookie_httponly,
+                samesite=config.cookie_samesite.capitalize(),
+                partitioned=self._partitioned,
+            )
+            response.vary.add("Cookie")
+            return
+        permanent = session.permanent
+        if not (changed or (permanent and app.config["SESSION_REFRESH_EACH_REQUEST"])):
+            return
+        response.set_cookie(
+            config.cookie_name,
+            spec.value,
+            max_age=spec.max_age if permanent else None,  # not permanent: until the browser closes
+            path=config.cookie_path,
+            domain=config.cookie_domain,
+            secure=config.cookie_secure,
+            httponly=config.cookie_httponly,
+            samesite=config.cookie_samesite.capitalize(),
+            partitioned=self._partitioned,
+        )
+        response.vary.add("Cookie")
+
+    # -- ours ------------------------------------------------------------------------------------
+    def refuse_while_unreachable(self) -> None:
+        """A ``before_request`` hook, run first: a request whose session could not be loaded gets
+        a 503 before any view or other hook runs (an app's 503 error handler can restyle it)."""
+        if request.environ.get(UNREACHABLE):
+            raise ServiceUnavailable(_UNAVAILABLE_BODY.decode(), retry_after=1)
+
+    def _new_session(self) -> FlaskSession:
+        return self.store.new_session()  # type: ignore[return-value]
+
+    def _finish(self, session: FlaskSession) -> _http.CookieSpec | None:
+        if not self._outage.down:
+            return self.store.finish_request(session)
+        round_trips = self.store.round_trips
+        spec = self.store.finish_request(session)
+        if self.store.round_trips != round_trips:
+            self._outage.succeeded()  # only a real answer from the store says it is back
+        return spec
+
+
+def prepare(store: SessionStore, session: FlaskSession) -> None:
+    """Before saving: find the keys a handler changed in place (when it set ``modified``), and
+    bind the Flask-Login user (``_user_id``) to the per-user index, with a fresh id at login."""
+    if session._rewrite:
+        session._rewrite = False
+        session._set.update(session._changed_in_place(store._core.encode))
+    if LOGIN_USER_KEY in session._set:
+        user_id = str(session[LOGIN_USER_KEY])
+        if user_id != session._stored_user_id and not session._is_new:
+            _http.request_regenerate(session)  # logged in: a fresh id (session fixation)
+        session.user_id = user_id
+    elif LOGIN_USER_KEY in session._deleted:  # logged out
+        session.user_id = None
+
+
+def _make_unavailable(response: Response) -> None:
+    """Turn the view's response into a 503: saving the session failed after the view ran."""
+    response.status_code = 503
+    response.set_data(_UNAVAILABLE_BODY)
+    response.mimetype = "text/plain"
+    del response.headers["Set-Cookie"]
+    response.headers["Retry-After"] = "1"
