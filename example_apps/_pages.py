@@ -1,7 +1,10 @@
-"""The HTML of the ASGI example: escaped f-strings, no templates, no JavaScript, no external assets."""
+"""The HTML of the ASGI and Flask examples: escaped f-strings, no templates, no JavaScript, no external
+assets. `root` is the app's mount point (``""`` at the site root, ``"/flask"`` under it), before every
+link and form action."""
 
 from __future__ import annotations
 
+import os
 from collections.abc import Mapping, Sequence
 from datetime import datetime
 from html import escape
@@ -30,53 +33,67 @@ def _when(moment: datetime) -> str:
 
 def _button(action: str, label: str, **fields: str) -> str:
     hidden = "".join(f'<input type="hidden" name="{k}" value="{escape(v)}">' for k, v in fields.items())
-    return f'<form method="post" action="{action}">{hidden}<button>{escape(label)}</button></form>'
+    return f'<form method="post" action="{escape(action)}">{hidden}<button>{escape(label)}</button></form>'
 
 
-def layout(title: str, user: str | None, body: str) -> str:
+# Under example_apps/combined.py (scripts/demo.sh) the three apps share one session: link them.
+_OTHER_APPS = (
+    " · Same session in <a href='/'>FastAPI</a>, <a href='/flask/'>Flask</a>, <a href='/django/'>Django</a>"
+    if os.environ.get("DJANGO_SITE_SHARED_LOGIN") == "1"
+    else ""
+)
+
+
+def layout(title: str, user: str | None, body: str, *, root: str = "") -> str:
     if user:
-        who = f"Logged in as <b>{escape(user)}</b> · <a href='/sessions'>Your sessions</a> · "
-        who += _button("/logout", "Log out")
+        who = f"Logged in as <b>{escape(user)}</b> · <a href='{escape(root)}/sessions'>Your sessions</a> · "
+        who += _button(f"{root}/logout", "Log out")
     else:
         who = "Not logged in"
     return (
         f'<!doctype html><html lang="en"><head><meta charset="utf-8"><title>{escape(title)}</title>'
-        f"<style>{_STYLE}</style></head><body><nav><a href='/'>Shop</a> · {who}</nav>"
+        f"<style>{_STYLE}</style></head><body>"
+        f"<nav><a href='{escape(root)}/'>Shop</a> · {who}{_OTHER_APPS}</nav>"
         f"<h1>{escape(title)}</h1>{body}</body></html>"
     )
 
 
-def home(user: str | None, cart: Mapping[str, int]) -> str:
+def home(user: str | None, cart: Mapping[str, int], *, root: str = "") -> str:
     login = (
         ""
         if user
-        else '<form method="post" action="/login"><label>Username <input name="username" required '
-        'maxlength="40" autofocus></label> <button>Log in</button></form>'
+        else f'<form method="post" action="{escape(root)}/login"><label>Username '
+        '<input name="username" required maxlength="40" autofocus></label> <button>Log in</button></form>'
         '<p class="note">Demo: any name, no password. The cart works without logging in too.</p>'
     )
     items = "".join(
-        f"<li>{escape(name)} &times; {count} {_button('/cart/remove', 'Remove', item=name)}</li>"
+        f"<li>{escape(name)} &times; {count} {_button(f'{root}/cart/remove', 'Remove', item=name)}</li>"
         for name, count in cart.items()
     )
-    shop = " ".join(_button("/cart/add", f"Add {name}", item=name) for name in CATALOG)
+    shop = " ".join(_button(f"{root}/cart/add", f"Add {name}", item=name) for name in CATALOG)
     return layout(
-        "Shop", user, f"{login}<h2>Your cart</h2><ul>{items or '<li>(empty)</li>'}</ul><p>{shop}</p>"
+        "Shop",
+        user,
+        f"{login}<h2>Your cart</h2><ul>{items or '<li>(empty)</li>'}</ul><p>{shop}</p>",
+        root=root,
     )
 
 
-def sessions(user: str, rows: Sequence[Session], current_id: str, revoked: int | None) -> str:
+def sessions(
+    user: str, rows: Sequence[Session], current_id: str, revoked: int | None, *, root: str = ""
+) -> str:
     """The user's active sessions, each with a revoke button; the current one marked."""
     notice = f"<p class='note'>Revoked {revoked} session(s).</p>" if revoked is not None else ""
-    body = "".join(_session_row(s, s.id == current_id) for s in rows)
+    body = "".join(_session_row(s, s.id == current_id, root) for s in rows)
     table = (
         "<table><tr><th>Session</th><th>Device</th><th>Created</th><th>Last access</th>"
         f"<th>Expires</th><th></th></tr>{body}</table>"
     )
-    others = _button("/sessions/revoke-others", "Log out all other sessions") if len(rows) > 1 else ""
-    return layout("Your active sessions", user, f"{notice}{table}<p>{others}</p>")
+    others = _button(f"{root}/sessions/revoke-others", "Log out all other sessions") if len(rows) > 1 else ""
+    return layout("Your active sessions", user, f"{notice}{table}<p>{others}</p>", root=root)
 
 
-def _session_row(session: Session, current: bool) -> str:
+def _session_row(session: Session, current: bool, root: str) -> str:
     marker = ' <span class="me">(this device)</span>' if current else ""
     label = "Log out here" if current else "Revoke"
     cells = (
@@ -85,6 +102,6 @@ def _session_row(session: Session, current: bool) -> str:
         _when(session.created_at),
         _when(session.last_accessed),
         _when(session.expires_at),
-        _button("/sessions/revoke", label, session=handle(session)),
+        _button(f"{root}/sessions/revoke", label, session=handle(session)),
     )
     return "<tr>" + "".join(f"<td>{cell}</td>" for cell in cells) + "</tr>"

@@ -1,4 +1,5 @@
-"""Serve the ASGI example for ``scripts/demo.sh``: pick a session backend, then run uvicorn.
+"""Serve the three examples for ``scripts/demo.sh`` (`example_apps.combined`: FastAPI at ``/``,
+Flask at ``/flask/``, Django at ``/django/``, one session store): pick a backend, run uvicorn.
 
 REDIS_URL set: use it. Else, with ``redis-server`` on PATH: a private one on a free 127.0.0.1 port
 (no persistence, temp dir), stopped with the demo. Else: ``memory://``. PORT (default 8000).
@@ -54,8 +55,10 @@ def main() -> None:
     # `redis_sessions.integrations`; the bare source folder at the root does not.
     sys.path.append(str(Path(__file__).resolve().parents[1]))
     with backend() as description:
-        print(f"demo: sessions in {description}; open http://127.0.0.1:{port}/", flush=True)
-        uvicorn.run("example_apps.asgi_app:app", host="127.0.0.1", port=port)
+        base = f"http://127.0.0.1:{port}"
+        apps = f"open {base}/ (FastAPI), {base}/flask/ (Flask), {base}/django/ (Django)"
+        print(f"demo: sessions in {description}; {apps}", flush=True)
+        uvicorn.run("example_apps.combined:app", host="127.0.0.1", port=port)
 
 
 if __name__ == "__main__":

@@ -1,5 +1,6 @@
 #!/usr/bin/env bash
-# The README's demo: set up, then serve example_apps/asgi_app.py on http://127.0.0.1:${PORT:-8000}/.
+# The README's demo: set up, then serve the three examples (example_apps/combined.py) on one store:
+# FastAPI at http://127.0.0.1:${PORT:-8000}/, Flask at /flask/, Django at /django/.
 # Sessions go to REDIS_URL if set, else to a private redis-server (stopped with the demo), else memory://.
 set -euo pipefail
 cd "$(dirname "${BASH_SOURCE[0]}")/.."

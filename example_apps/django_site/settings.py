@@ -37,7 +37,9 @@ INSTALLED_APPS = [
     "django.contrib.messages",
     "django.contrib.staticfiles",
     "redis_sessions.integrations.django",  # checks REDIS_SESSIONS at start-up
+    "example_apps.django_site",  # the User model
 ]
+AUTH_USER_MODEL = "django_site.User"  # Django's user, keyed by username (see models.py)
 MIDDLEWARE = [
     "django.middleware.security.SecurityMiddleware",
     "redis_sessions.integrations.django.SessionMiddleware",  # Django's, plus 503 while Redis is down
@@ -47,6 +49,13 @@ MIDDLEWARE = [
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
 ]
+# Served next to the ASGI and Flask examples (scripts/demo.sh): one cookie, one login for all three.
+SHARED_LOGIN = os.environ.get("DJANGO_SITE_SHARED_LOGIN") == "1"
+if SHARED_LOGIN:
+    auth = MIDDLEWARE.index("django.contrib.auth.middleware.AuthenticationMiddleware")
+    MIDDLEWARE.insert(auth + 1, "example_apps.django_site.shared_login.SharedLoginMiddleware")
+    SESSION_COOKIE_NAME = "session"  # the other two apps' cookie
+    SESSION_COOKIE_AGE = int(os.environ.get("DJANGO_SESSION_COOKIE_AGE", 14 * 24 * 3600))  # their TTL
 
 SESSION_ENGINE = "redis_sessions.integrations.django"
 REDIS_SESSIONS = {
@@ -67,6 +76,7 @@ TEMPLATES = [
                 "django.template.context_processors.request",
                 "django.contrib.auth.context_processors.auth",
                 "django.contrib.messages.context_processors.messages",
+                "example_apps.django_site.shared_login.shared_login",
             ],
         },
     },
@@ -76,7 +86,7 @@ DATABASES = {
     "default": {
         "ENGINE": "django.db.backends.sqlite3",
         "NAME": os.environ.get("DJANGO_DB_PATH")
-        or str(Path(tempfile.gettempdir()) / "redis-sessions-django-site.sqlite3"),
+        or str(Path(tempfile.gettempdir()) / "redis-sessions-django-site-2.sqlite3"),
     }
 }
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"

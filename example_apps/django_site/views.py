@@ -7,11 +7,11 @@ from django.contrib.auth import login, logout
 from django.contrib.auth.base_user import AbstractBaseUser
 from django.contrib.auth.decorators import login_required
 from django.contrib.auth.forms import AuthenticationForm, UserCreationForm
-from django.contrib.auth.models import User
 from django.http import Http404, HttpRequest, HttpResponse, QueryDict
 from django.shortcuts import redirect, render
 from django.views.decorators.http import require_POST
 
+from example_apps.django_site.models import User
 from redis_sessions import Session
 from redis_sessions.integrations.django import current_session_id, get_store
 
@@ -55,8 +55,13 @@ def _log_in(request: HttpRequest, user: AbstractBaseUser, greeting: str) -> Http
     return redirect("home")
 
 
+class SignUpForm(UserCreationForm):  # type: ignore[type-arg]  # generic for mypy only
+    class Meta(UserCreationForm.Meta):
+        model = User
+
+
 def signup(request: HttpRequest) -> HttpResponse:
-    form: UserCreationForm[User] = UserCreationForm(_posted(request))
+    form = SignUpForm(_posted(request))
     if form.is_valid():
         user = form.save()
         return _log_in(request, user, f"Welcome, {user.get_username()}: your account is ready.")

@@ -213,7 +213,7 @@ def test_admin(browser: Browser) -> None:
     assert page.status_code == 200 and page.url.path == "/admin/login/"
     page = submit(admin, "/admin/login/", "/admin/login/", {**ADMIN, "next": "/admin/"})
     assert page.url.path == "/admin/" and "Site administration" in page.text
-    page = admin.get("/admin/auth/user/")
+    page = admin.get("/admin/django_site/user/")
     assert page.status_code == 200 and "Select user to change" in page.text
 
 

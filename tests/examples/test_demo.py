@@ -1,0 +1,99 @@
+"""The demo (`example_apps.combined`: FastAPI at /, Flask at /flask/, Django at /django/) over real
+HTTP: one browser, one cookie, one session and one login across the three apps."""
+
+from __future__ import annotations
+
+import os
+import re
+import subprocess
+import sys
+import time
+from collections.abc import Iterator
+from pathlib import Path
+
+import httpx
+import pytest
+
+from redis_sessions.testing import free_port
+
+pytestmark = pytest.mark.slow
+
+ROOT = Path(__file__).resolve().parents[2]
+SECRET = "demo-test-secret-0123456789abcdef"
+
+
+@pytest.fixture
+def demo(redis_url: str, key_prefix: str, tmp_path: Path) -> Iterator[str]:
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("DJANGO_", "REDIS_", "SESSION_"))}
+    env.update(
+        REDIS_URL=redis_url,
+        SESSION_KEY_PREFIX=key_prefix,
+        SESSION_SECRET_KEYS=SECRET,
+        DJANGO_DB_PATH=str(tmp_path / "db.sqlite3"),
+    )
+    port = free_port()
+    argv = [sys.executable, "-m", "uvicorn", "example_apps.combined:app", "--host", "127.0.0.1"]
+    argv += ["--port", str(port), "--log-level", "warning"]
+    log = tmp_path / "demo.log"
+    with log.open("wb") as out:
+        process = subprocess.Popen(argv, cwd=ROOT, env=env, stdout=out, stderr=out)
+    url = f"http://127.0.0.1:{port}"
+    try:
+        deadline = time.monotonic() + 30
+        while True:
+            try:
+                httpx.get(url, timeout=1)
+                break
+            except httpx.TransportError:
+                if process.poll() is not None or time.monotonic() > deadline:
+                    pytest.fail(f"the demo did not start:\n{log.read_text()}")
+                time.sleep(0.1)
+        yield url
+    finally:
+        process.terminate()
+        process.wait(10)
+
+
+def logged_in_as(page: httpx.Response) -> str | None:
+    assert page.status_code == 200, page.text
+    match = re.search(r"Logged in as <b>([^<]+)</b>", page.text)
+    return match[1] if match else None
+
+
+def django_post(browser: httpx.Client, page: str, action: str, data: dict[str, str]) -> httpx.Response:
+    token = re.search(r'name="csrfmiddlewaretoken" value="([^"]+)"', browser.get(page).text)
+    assert token, f"no CSRF token on {page}"
+    return browser.post(action, data={**data, "csrfmiddlewaretoken": token[1]})
+
+
+def test_one_login_and_one_cart_across_the_three_apps(demo: str) -> None:
+    with httpx.Client(base_url=demo, follow_redirects=True, timeout=10) as browser:
+        page = browser.get("/")
+        assert "/flask/" in page.text and "/django/" in page.text  # the apps link each other
+        browser.post("/flask/cart/add", data={"item": "tea"})  # anonymous cart, in Flask
+        assert "tea" in browser.get("/").text  # ... seen by FastAPI
+        browser.post("/login", data={"username": "alice"})  # log in on FastAPI
+        cookie = browser.cookies["session"]
+        assert logged_in_as(browser.get("/flask/")) == "alice"
+        assert logged_in_as(browser.get("/django/")) == "alice"  # Django logs the bound user in...
+        assert "tea" in browser.get("/flask/").text
+        assert logged_in_as(browser.get("/")) == "alice"  # ...and its new id is everyone's
+        assert browser.cookies["session"] != cookie  # (Django's login cycles the key)
+        sessions = browser.get("/flask/sessions").text
+        assert sessions.count("(this device)") == 1  # one session, listed once, for all three apps
+
+        page = django_post(browser, "/django/", "/django/logout", {})  # log out on Django
+        assert logged_in_as(page) is None
+        assert logged_in_as(browser.get("/")) is None
+        assert logged_in_as(browser.get("/flask/")) is None
+
+
+def test_a_django_sign_up_is_a_login_everywhere(demo: str) -> None:
+    with httpx.Client(base_url=demo, follow_redirects=True, timeout=10) as browser:
+        password = "Correct-horse-battery-9"
+        data = {"username": "bob", "password1": password, "password2": password}
+        assert logged_in_as(django_post(browser, "/django/signup", "/django/signup", data)) == "bob"
+        assert logged_in_as(browser.get("/")) == "bob"
+        assert logged_in_as(browser.get("/flask/")) == "bob"
+        browser.post("/flask/logout")
+        assert logged_in_as(browser.get("/django/")) is None
