@@ -1,12 +1,26 @@
-"""What both benchmark scripts share: request kinds, timing summaries, the report's tables, and
-the state of the source under test."""
+"""What the benchmark scripts share: request kinds, timing summaries, the report's tables, the
+state of the source under test; and, for the scripts that drive sync redis-py in-process, the
+typical session, a round-trip counter, MONITOR command counts, redis-server CPU and CPU pinning."""
 
 from __future__ import annotations
 
+import os
+import re
+import secrets
+import socket
 import statistics
 import subprocess
+from collections import Counter
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any, TypeVar
+
+import redis
+from redis.connection import AbstractConnection
+
+T = TypeVar("T")
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -92,3 +106,94 @@ def source_state() -> str:
     except (OSError, subprocess.CalledProcessError):
         return "source state unknown"
     return f"commit {head}{' + uncommitted changes' if dirty else ''}"
+
+
+# The "typical session" of the issue: a user id, a five-item cart, three boolean flags, a CSRF token.
+TYPICAL_SESSION: dict[str, Any] = {
+    "user_id": "u-1048576",
+    "cart": [1001, 1002, 1003, 1004, 1005],
+    "is_admin": False,
+    "seen_tour": True,
+    "dark_mode": True,
+    "csrf_token": "7Zr0kq3c5mQh8XvB2yN6pW1sT9dL4fJ0aE3uK8iR5oG",  # 43 chars, as token_urlsafe(32)
+}
+assert len(TYPICAL_SESSION["csrf_token"]) == 43
+
+
+@contextmanager
+def count_round_trips() -> Iterator[list[int]]:
+    """Count writes of a command (or of a pipelined batch) to any sync redis-py connection.
+
+    redis-py sends one command, or a whole pipeline, with one ``send_packed_command`` and then
+    reads the replies: one call is one round trip.
+    """
+    counter = [0]
+    original = AbstractConnection.send_packed_command
+
+    def counting(self: AbstractConnection, command: Any, check_health: bool = True) -> None:
+        counter[0] += 1
+        original(self, command, check_health)  # type: ignore[no-untyped-call]
+
+    setattr(AbstractConnection, "send_packed_command", counting)  # noqa: B010
+    try:
+        yield counter
+    finally:
+        setattr(AbstractConnection, "send_packed_command", original)  # noqa: B010
+
+
+_MONITOR_LINE = re.compile(rb'^\+\d+\.\d+ \[\d+ ([^\]]+)\] "([^"]*)"')
+
+
+def monitor_commands(
+    port: int, admin: redis.Redis, action: Callable[[], T]
+) -> tuple[T, Counter[str], Counter[str]]:
+    """Run `action` under ``MONITOR``; return its result and the commands redis-server saw meanwhile,
+    sent by clients (top level) and run by Lua scripts, by name. An ``ECHO`` marker sent through
+    `admin` after `action` ends the tally."""
+    with socket.create_connection(("127.0.0.1", port)) as sock, sock.makefile("rb") as lines:
+        sock.sendall(b"MONITOR\r\n")
+        if not lines.readline().startswith(b"+OK"):
+            raise RuntimeError("MONITOR refused")
+        result = action()
+        marker = f"bench-marker-{secrets.token_hex(8)}"
+        admin.echo(marker)
+        top: Counter[str] = Counter()
+        lua: Counter[str] = Counter()
+        while True:
+            line = lines.readline()
+            if not line:
+                raise RuntimeError("MONITOR connection closed")
+            if marker.encode() in line:
+                break
+            match = _MONITOR_LINE.match(line)
+            if match is not None:
+                client, name = match.group(1), match.group(2).decode().upper()
+                (lua if client == b"lua" else top)[name] += 1
+    return result, top, lua
+
+
+def server_cpu(admin: redis.Redis) -> float:
+    """redis-server's CPU seconds so far (user + system), from ``INFO cpu``."""
+    info = admin.info("cpu")
+    return float(info["used_cpu_sys"]) + float(info["used_cpu_user"])
+
+
+def pin(mode: str, redis_pid: int, who: str = "this process") -> str:
+    """Pin redis-server and this process (whose affinity children started later inherit) to CPUs
+    by `mode`: "split" (two CPUs), "same" (one) or "none"; say how, naming this side `who`.
+
+    On a small VM a round trip between processes on two cores costs far more than on one (a
+    cross-core wake-up), and the scheduler moves processes between the two: pinning makes the
+    placement the same for every variant and every repeat.
+    """
+    setaffinity = getattr(os, "sched_setaffinity", None)
+    if mode == "none" or setaffinity is None:
+        return "not pinned"
+    cpus = sorted(os.sched_getaffinity(0))
+    if mode == "split" and len(cpus) >= 2:
+        setaffinity(redis_pid, {cpus[1]})
+        setaffinity(0, {cpus[0]})
+        return f"{who} on CPU {cpus[0]}, redis-server on CPU {cpus[1]}"
+    setaffinity(redis_pid, {cpus[0]})
+    setaffinity(0, {cpus[0]})
+    return f"{who} and redis-server on CPU {cpus[0]}"
