@@ -38,16 +38,10 @@ import gc
 import itertools
 import json
 import os
-import re
-import secrets
-import socket
 import subprocess
 import sys
 import time
 import traceback
-from collections import Counter
-from collections.abc import Iterator
-from contextlib import contextmanager
 from dataclasses import dataclass
 from importlib.metadata import PackageNotFoundError, version
 from importlib.util import find_spec
@@ -56,8 +50,19 @@ from types import ModuleType
 from typing import IO, TYPE_CHECKING, Any, cast
 
 import redis
-from _report import Kind, Timing, fmt_cmds, source_state, table, timing_cells
-from redis.connection import AbstractConnection
+from _report import (
+    TYPICAL_SESSION,
+    Kind,
+    Timing,
+    count_round_trips,
+    fmt_cmds,
+    monitor_commands,
+    pin,
+    server_cpu,
+    source_state,
+    table,
+    timing_cells,
+)
 
 if TYPE_CHECKING:
     from django.core.handlers.wsgi import WSGIRequest
@@ -76,17 +81,6 @@ URLCONF = "django_sessions_benchmark_urls"  # a module made up in each worker
 TARGET_OVERHEAD_US = 30.0  # read-only request (b): at most bare + one round trip + this much
 TARGET_VS_CACHE_EVERY = 1 / 3  # read-only request (b): under a third of the sliding cache engine
 TARGET_WRITE_ROUND_TRIPS = 2  # a modifying request (d): at most this many round trips
-
-# The "typical session" of the issue: a user id, a five-item cart, three boolean flags, a CSRF token.
-TYPICAL_SESSION: dict[str, Any] = {
-    "user_id": "u-1048576",
-    "cart": [1001, 1002, 1003, 1004, 1005],
-    "is_admin": False,
-    "seen_tour": True,
-    "dark_mode": True,
-    "csrf_token": "7Zr0kq3c5mQh8XvB2yN6pW1sT9dL4fJ0aE3uK8iR5oG",  # 43 chars, as token_urlsafe(32)
-}
-assert len(TYPICAL_SESSION["csrf_token"]) == 43
 
 
 # -- variants and request types ---------------------------------------------------------------------
@@ -157,27 +151,6 @@ def django_settings(variant: Variant, url: str) -> dict[str, Any]:
 
 
 # -- the worker: one variant's Django, answering one JSON line per JSON line ------------------------
-@contextmanager
-def count_round_trips() -> Iterator[list[int]]:
-    """Count writes of a command (or of a pipelined batch) to any sync redis-py connection.
-
-    redis-py sends one command, or a whole pipeline, with one ``send_packed_command`` and then
-    reads the replies: one call is one round trip.
-    """
-    counter = [0]
-    original = AbstractConnection.send_packed_command
-
-    def counting(self: AbstractConnection, command: Any, check_health: bool = True) -> None:
-        counter[0] += 1
-        original(self, command, check_health)  # type: ignore[no-untyped-call]
-
-    setattr(AbstractConnection, "send_packed_command", counting)  # noqa: B010
-    try:
-        yield counter
-    finally:
-        setattr(AbstractConnection, "send_packed_command", original)  # noqa: B010
-
-
 class DjangoApp:
     """One variant's Django: settings, URLconf, handler and a seeded typical session."""
 
@@ -387,11 +360,6 @@ class Worker:
             self.proc.wait()
 
 
-def server_cpu(admin: redis.Redis) -> float:
-    info = admin.info("cpu")
-    return float(info["used_cpu_sys"]) + float(info["used_cpu_user"])
-
-
 def measure_times(
     cells: list[tuple[Worker, str]], admin: redis.Redis, repeats: int, requests: int, warmup: int
 ) -> dict[str, Timing]:
@@ -415,31 +383,10 @@ def cell_key(worker: Worker, kind: str) -> str:
     return f"{worker.variant.name}/{kind}"
 
 
-_MONITOR_LINE = re.compile(rb'^\+\d+\.\d+ \[\d+ ([^\]]+)\] "([^"]*)"')
-
-
 def measure_traffic(worker: Worker, kind: str, admin: redis.Redis, port: int, n: int) -> dict[str, Any]:
     """Commands per request from MONITOR (top level vs inside Lua) and round trips per request."""
     worker.call("time", kind, 5)  # warm: connections, script caches
-    with socket.create_connection(("127.0.0.1", port)) as sock, sock.makefile("rb") as lines:
-        sock.sendall(b"MONITOR\r\n")
-        if not lines.readline().startswith(b"+OK"):
-            raise RuntimeError("MONITOR refused")
-        counted = worker.call("count", kind, n)
-        marker = f"bench-marker-{secrets.token_hex(8)}"
-        admin.echo(marker)
-        top: Counter[str] = Counter()
-        lua: Counter[str] = Counter()
-        while True:
-            line = lines.readline()
-            if not line:
-                raise RuntimeError("MONITOR connection closed")
-            if marker.encode() in line:
-                break
-            match = _MONITOR_LINE.match(line)
-            if match is not None:
-                client, name = match.group(1), match.group(2).decode().upper()
-                (lua if client == b"lua" else top)[name] += 1
+    counted, top, lua = monitor_commands(port, admin, lambda: worker.call("count", kind, n))
     if counted["statuses"] != [200]:
         raise RuntimeError(f"{cell_key(worker, kind)}: statuses {counted['statuses']}")
     return {
@@ -485,33 +432,13 @@ def check_workers(workers: dict[str, Worker]) -> None:
             raise RuntimeError(f"our worker imported redis_sessions from {where}")
 
 
-def pin(mode: str, redis_pid: int) -> str:
-    """Pin redis-server and this process (whose affinity the workers inherit) to CPUs; say how.
-
-    On a small VM a round trip between processes on two cores costs far more than on one (a
-    cross-core wake-up), and the scheduler moves processes between the two: unpinned, one worker
-    can sit on redis-server's core for a while and another not, which biases cells against each
-    other. Pinning makes the placement the same for every variant.
-    """
-    setaffinity = getattr(os, "sched_setaffinity", None)
-    if mode == "none" or setaffinity is None:
-        return "not pinned"
-    cpus = sorted(os.sched_getaffinity(0))
-    if mode == "split" and len(cpus) >= 2:
-        setaffinity(redis_pid, {cpus[1]})
-        setaffinity(0, {cpus[0]})
-        return f"workers on CPU {cpus[0]}, redis-server on CPU {cpus[1]}"
-    setaffinity(redis_pid, {cpus[0]})
-    setaffinity(0, {cpus[0]})
-    return f"workers and redis-server on CPU {cpus[0]}"
-
-
 def run(args: argparse.Namespace, port: int, redis_pid: int, variants: list[Variant]) -> dict[str, Any]:
     import redis_sessions
 
     url = f"redis://127.0.0.1:{port}/0"
     admin = redis.Redis(host="127.0.0.1", port=port)
-    placement = pin(args.pin, redis_pid)
+    # The workers inherit this affinity: unpinned, one could sit on redis-server's core and another not.
+    placement = pin(args.pin, redis_pid, who="workers")
     workers = {v.name: Worker(v, url) for v in variants}  # all start at once, with this affinity
     try:
         for worker in workers.values():
