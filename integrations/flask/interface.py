@@ -42,7 +42,9 @@ class FlaskSession(Session, SessionMixin):
 
     @property
     def permanent(self) -> bool:
-        return bool(self.get(PERMANENT_KEY, self.permanent_default))
+        if PERMANENT_KEY not in self._data:  # not through `get`: a miss there raises and catches
+            return self.permanent_default
+        return bool(self[PERMANENT_KEY])
 
     @permanent.setter
     def permanent(self, value: bool) -> None:
@@ -77,13 +79,15 @@ class RedisSessionInterface(SessionInterface):
         # This app's sessions: FlaskSession with the app's default for `permanent`.
         store._core.session_class = type("FlaskSession", (FlaskSession,), {"permanent_default": permanent})
         self.store = store
+        self._cookie_prefix = store.config.cookie_name + "="
         self._partitioned = partitioned
         self._outage = _http.OutageLog()
 
     # -- Flask's SessionInterface -------------------------------------------------------------
     def open_session(self, app: Flask, request: Request) -> FlaskSession:
         store = self.store
-        value = request.cookies.get(store.config.cookie_name)
+        header = request.environ.get("HTTP_COOKIE")
+        value = _cookie_value(header, self._cookie_prefix) if header else None
         session_id = store.signer.unsign(value) if value else None
         if session_id is not None:
             try:
@@ -103,9 +107,14 @@ class RedisSessionInterface(SessionInterface):
         if not isinstance(session, FlaskSession) or session.store_unreachable:
             return
         if session.accessed:
-            response.vary.add("Cookie")
+            _vary_cookie(response)
         prepare(self.store, session)
         changed = session.modified or session._regenerate_requested or session._clear_requested
+        permanent = session.permanent
+        if not (
+            changed or (permanent and not session._is_new and app.config["SESSION_REFRESH_EACH_REQUEST"])
+        ):
+            return  # nothing to store (loading slid the expiry already), no cookie to send
         try:
             spec = self._finish(session)
         except BackendUnavailable as exc:
@@ -125,10 +134,7 @@ class RedisSessionInterface(SessionInterface):
                 samesite=config.cookie_samesite.capitalize(),
                 partitioned=self._partitioned,
             )
-            response.vary.add("Cookie")
-            return
-        permanent = session.permanent
-        if not (changed or (permanent and app.config["SESSION_REFRESH_EACH_REQUEST"])):
+            _vary_cookie(response)
             return
         response.set_cookie(
             config.cookie_name,
@@ -141,7 +147,7 @@ class RedisSessionInterface(SessionInterface):
             samesite=config.cookie_samesite.capitalize(),
             partitioned=self._partitioned,
         )
-        response.vary.add("Cookie")
+        _vary_cookie(response)
 
     # -- ours ------------------------------------------------------------------------------------
     def refuse_while_unreachable(self) -> None:
@@ -176,6 +182,28 @@ def prepare(store: SessionStore, session: FlaskSession) -> None:
         session.user_id = user_id
     elif LOGIN_USER_KEY in session._deleted:  # logged out
         session.user_id = None
+
+
+def _cookie_value(header: str, prefix: str) -> str | None:
+    """The value of the first cookie that `prefix` (``name=``) starts in a ``Cookie`` header; our
+    values are plain tokens, so no unquoting (anything else then fails to unsign: no session)."""
+    if prefix not in header:
+        return None
+    for part in header.split(";"):
+        part = part.strip()
+        if part.startswith(prefix):
+            return part[len(prefix) :]
+    return None
+
+
+def _vary_cookie(response: Response) -> None:
+    """Add ``Vary: Cookie`` (as Flask does when the session was accessed), cheaply when no other
+    ``Vary`` is there yet."""
+    vary = response.headers.get("Vary")
+    if not vary:
+        response.headers["Vary"] = "Cookie"
+    elif "cookie" not in vary.lower():
+        response.vary.add("Cookie")
 
 
 def _make_unavailable(response: Response) -> None:
