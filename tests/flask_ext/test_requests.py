@@ -245,3 +245,17 @@ def test_the_signed_cookie_is_our_signer(app: Flask) -> None:
     client = app.test_client()
     client.get("/write/a/1")
     assert SessionIdSigner([SECRET]).unsign(client.get_cookie(COOKIE).value) is not None  # type: ignore[union-attr]
+
+
+def test_the_cookie_is_found_by_its_exact_name_among_others(app: Flask) -> None:
+    client = app.test_client()
+    client.get("/write/a/1")
+    value = client.get_cookie(COOKIE).value  # type: ignore[union-attr]
+    bare = app.test_client(use_cookies=False)
+    for header, found in [
+        (f"theme=dark; session={value}; lang=en", "1"),
+        (f"mysession={value}", None),  # another cookie whose name ends like ours
+        (f"session_old={value}", None),
+        (f"session={value}x", None),
+    ]:
+        assert bare.get("/read/a", headers={"Cookie": header}).json == {"value": found}, header
