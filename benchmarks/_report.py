@@ -1,24 +1,21 @@
-"""What the benchmark scripts share: request kinds, timing summaries, the report's tables, the
-state of the source under test; and, for the scripts that drive sync redis-py in-process, the
-typical session, a round-trip counter, MONITOR command counts, redis-server CPU and CPU pinning."""
+"""What the benchmark scripts share for reporting: the typical session, request kinds, timing
+summaries, the run's versions, the report's parts and the targets (measuring is in `_measure`)."""
 
 from __future__ import annotations
 
+import argparse
 import os
-import re
-import secrets
-import socket
 import statistics
 import subprocess
-from collections import Counter
-from collections.abc import Callable, Iterator
-from contextlib import contextmanager
+import sys
 from dataclasses import dataclass, field
+from importlib.metadata import PackageNotFoundError, version
 from pathlib import Path
 from typing import Any, TypeVar
 
 import redis
-from redis.connection import AbstractConnection
+import redis.asyncio.connection
+import redis.connection
 
 T = TypeVar("T")
 
@@ -31,6 +28,22 @@ class Kind:
     label: str
     path: str
     with_cookie: bool
+
+
+KINDS = (
+    Kind("a", "(a) no cookie, untouched", "/untouched", False),
+    Kind("b", "(b) cookie, reads a key", "/read", True),
+    Kind("c", "(c) cookie, untouched", "/untouched", True),
+    Kind("d", "(d) cookie, writes a key", "/write", True),
+    Kind("e", "(e) no cookie, writes (new)", "/write", False),
+)
+KIND = {k.key: k for k in KINDS}
+PING_OP = "ping"  # not a request: one redis-py PING, timed next to the requests
+
+# The sync scripts' yardstick variant: the bare app whose read view makes one redis-py PING first.
+BARE_PING = "bare+PING"
+BARE_PING_KEY = f"{BARE_PING}/b"
+PING_KEY = f"{BARE_PING}/{PING_OP}"  # that PING alone, in a loop
 
 
 @dataclass
@@ -120,80 +133,208 @@ TYPICAL_SESSION: dict[str, Any] = {
 assert len(TYPICAL_SESSION["csrf_token"]) == 43
 
 
-@contextmanager
-def count_round_trips() -> Iterator[list[int]]:
-    """Count writes of a command (or of a pipelined batch) to any sync redis-py connection.
-
-    redis-py sends one command, or a whole pipeline, with one ``send_packed_command`` and then
-    reads the replies: one call is one round trip.
-    """
-    counter = [0]
-    original = AbstractConnection.send_packed_command
-
-    def counting(self: AbstractConnection, command: Any, check_health: bool = True) -> None:
-        counter[0] += 1
-        original(self, command, check_health)  # type: ignore[no-untyped-call]
-
-    setattr(AbstractConnection, "send_packed_command", counting)  # noqa: B010
+# -- the run's set-up ---------------------------------------------------------------------------------
+def dist_version(dist: str) -> str:
     try:
-        yield counter
-    finally:
-        setattr(AbstractConnection, "send_packed_command", original)  # noqa: B010
+        return version(dist)
+    except PackageNotFoundError:
+        return "not installed"
 
 
-_MONITOR_LINE = re.compile(rb'^\+\d+\.\d+ \[\d+ ([^\]]+)\] "([^"]*)"')
+def run_meta(
+    args: argparse.Namespace, versions: dict[str, str], ours: str, redis_server: str, count_key: str
+) -> dict[str, Any]:
+    """The counts of the run (`args.iterations` as `count_key`), the versions under test (the
+    frameworks' `versions`, `ours` of redis_sessions), the machine and its load at start."""
+    return {
+        "repeats": args.repeats,
+        count_key: args.iterations,
+        "warmup": args.warmup,
+        "python": sys.version.split()[0],
+        **versions,
+        "redis_py": redis.__version__,
+        "hiredis": dist_version("hiredis"),
+        "redis_sessions": ours,
+        "redis_sessions_source": source_state(),
+        "redis_server": redis_server,
+        "cpus": os.cpu_count(),
+        "load_average_at_start": args.load_average,
+    }
 
 
-def monitor_commands(
-    port: int, admin: redis.Redis, action: Callable[[], T]
-) -> tuple[T, Counter[str], Counter[str]]:
-    """Run `action` under ``MONITOR``; return its result and the commands redis-server saw meanwhile,
-    sent by clients (top level) and run by Lua scripts, by name. An ``ECHO`` marker sent through
-    `admin` after `action` ends the tally."""
-    with socket.create_connection(("127.0.0.1", port)) as sock, sock.makefile("rb") as lines:
-        sock.sendall(b"MONITOR\r\n")
-        if not lines.readline().startswith(b"+OK"):
-            raise RuntimeError("MONITOR refused")
-        result = action()
-        marker = f"bench-marker-{secrets.token_hex(8)}"
-        admin.echo(marker)
-        top: Counter[str] = Counter()
-        lua: Counter[str] = Counter()
-        while True:
-            line = lines.readline()
-            if not line:
-                raise RuntimeError("MONITOR connection closed")
-            if marker.encode() in line:
-                break
-            match = _MONITOR_LINE.match(line)
-            if match is not None:
-                client, name = match.group(1), match.group(2).decode().upper()
-                (lua if client == b"lua" else top)[name] += 1
-    return result, top, lua
+# -- the report's parts -------------------------------------------------------------------------------
+def heading(meta: dict[str, Any], title: str, frameworks: str, count_key: str) -> list[str]:
+    """What ran: counts, versions (`frameworks` after Python's), machine, load and placement."""
+    load = meta["load_average_at_start"]
+    return [
+        f"{title}, in-process; {meta['repeats']} repeats x {meta[count_key]} requests per cell after "
+        f"{meta['warmup']} warm-up.",
+        f"Python {meta['python']}, {frameworks}, redis-py {meta['redis_py']} (hiredis {meta['hiredis']}), "
+        f"redis-server {meta['redis_server']}, redis_sessions {meta['redis_sessions']} "
+        f"({meta['redis_sessions_source']}), {meta['cpus']} CPUs, load average {load} at start"
+        + (" (other work is running: expect noise)" if load > 0.5 else "")
+        + (f"; {meta['placement']}." if "placement" in meta else "."),
+    ]
 
 
-def server_cpu(admin: redis.Redis) -> float:
-    """redis-server's CPU seconds so far (user + system), from ``INFO cpu``."""
-    info = admin.info("cpu")
-    return float(info["used_cpu_sys"]) + float(info["used_cpu_user"])
+def legend(cpu: str) -> list[str]:
+    """How to read the request table; `cpu` is whose CPU its CPU column is."""
+    return [
+        "Per request, in microseconds: median / mean / p99 over all timed requests; 'repeats' = range of the",
+        f"per-repeat means; CPU = {cpu} CPU; redis CPU = redis-server's CPU (INFO cpu deltas);",
+        "vs bare = median minus the bare app's median for the same request type; RT = round trips to Redis.",
+    ]
 
 
-def pin(mode: str, redis_pid: int, who: str = "this process") -> str:
-    """Pin redis-server and this process (whose affinity children started later inherit) to CPUs
-    by `mode`: "split" (two CPUs), "same" (one) or "none"; say how, naming this side `who`.
+def request_table(results: dict[str, Any], names: list[str], column: str) -> str:
+    """Every request type x every variant in `names` (headed `column`), with its Redis traffic."""
+    timings, traffic = results["timings"], results["traffic"]
+    rows: list[list[str]] = []
+    for kind in KINDS:
+        bare = timings[f"bare/{kind.key}"]
+        for i, name in enumerate(names):
+            t, tr = timings[f"{name}/{kind.key}"], traffic[f"{name}/{kind.key}"]
+            rows.append(
+                [
+                    kind.label if i == 0 else "",
+                    name,
+                    *timing_cells(t),
+                    f"{t['median_us'] - bare['median_us']:+.1f}",
+                    f"{tr['round_trips']:g}",
+                    fmt_cmds(tr["top_level"]),
+                    fmt_cmds(tr["lua"]),
+                    "yes" if tr["set_cookie"] else "no",
+                ]
+            )
+    # fmt: off
+    headers = [
+        "request", column, "median", "mean", "p99", "repeats", "CPU", "redis CPU", "vs bare",
+        "RT/req", "commands/req (top level)", "inside Lua/req", "Set-Cookie",
+    ]
+    # fmt: on
+    return table(headers, rows, right=set(range(2, 10)))
 
-    On a small VM a round trip between processes on two cores costs far more than on one (a
-    cross-core wake-up), and the scheduler moves processes between the two: pinning makes the
-    placement the same for every variant and every repeat.
-    """
-    setaffinity = getattr(os, "sched_setaffinity", None)
-    if mode == "none" or setaffinity is None:
-        return "not pinned"
-    cpus = sorted(os.sched_getaffinity(0))
-    if mode == "split" and len(cpus) >= 2:
-        setaffinity(redis_pid, {cpus[1]})
-        setaffinity(0, {cpus[0]})
-        return f"{who} on CPU {cpus[0]}, redis-server on CPU {cpus[1]}"
-    setaffinity(redis_pid, {cpus[0]})
-    setaffinity(0, {cpus[0]})
-    return f"{who} and redis-server on CPU {cpus[0]}"
+
+def operations_table(rows: list[tuple[str, dict[str, float]]]) -> str:
+    """Single operations (yardsticks), each a label and its timing summary."""
+    headers = ["operation", "median", "mean", "p99", "repeats", "CPU", "redis CPU"]
+    return table(headers, [[label, *timing_cells(t)] for label, t in rows], set(range(1, 7)))
+
+
+def target_lines(targets: list[dict[str, Any]]) -> list[str]:
+    return [
+        "Targets from the issue, our numbers in this run:",
+        *(f"  [{'ok' if c['ok'] else 'MISS'}] {c['name']}: {c['detail']}" for c in targets),
+    ]
+
+
+def variants_report(
+    results: dict[str, Any],
+    *,
+    title: str,
+    frameworks: str,
+    count_key: str,
+    variants: list[str],
+    cpu: str,
+    yardsticks: list[tuple[str, dict[str, float]]],
+) -> str:
+    """The report of a sync script: `heading` (`title`, `frameworks`, `count_key`), the `variants`
+    lines, the request table (`cpu`: whose CPU), the yardsticks (`BARE_PING`'s and `yardsticks`),
+    cookie sizes and targets."""
+    timings, sizes = results["timings"], results["cookie_value_bytes"]
+    yard_rt = results["traffic"][BARE_PING_KEY]["round_trips"]
+    operations = [
+        (f"bare + one redis-py PING in the view, (b) [{yard_rt:g} RT]", timings[BARE_PING_KEY]),
+        ("redis-py PING alone, in a loop", timings[PING_KEY]),
+        *yardsticks,
+    ]
+    named = (f"{name} {sizes[name]}" for name in results["variants"] if sizes.get(name))
+    out = [
+        *heading(results["meta"], title, frameworks, count_key),
+        "",
+        *variants,
+        "",
+        *legend(cpu),
+        request_table(results, results["variants"], "variant"),
+        "",
+        "Yardsticks, timed the same way in the same repeats:",
+        operations_table(operations),
+        "",
+        "Cookie value bytes: " + ", ".join(named) + ".",
+        "",
+        *target_lines(results["targets"]),
+    ]
+    return "\n".join(out)
+
+
+# -- targets shared by the scripts ----------------------------------------------------------------------
+def overhead_target(
+    subject: str,
+    ours: dict[str, float],
+    bare: dict[str, float],
+    yard: dict[str, float],
+    ping: dict[str, float],
+    target_us: float,
+    *,
+    yard_what: str,
+    cpu: str,
+    after: str,
+    tail: str,
+) -> dict[str, Any]:
+    """`ours` (request (b)) within `target_us` of `yard`, the bare app with one PING (`yard_what`);
+    the detail also sets it against bare + a tight-loop `ping`. `after` and `tail` add to it."""
+    budget = yard["median_us"] + target_us
+    loose = bare["median_us"] + ping["median_us"] + target_us
+    return {
+        "name": f"{subject} <= bare + one round trip + {target_us:.0f} us",
+        "ok": ours["median_us"] <= budget,
+        "detail": (
+            f"median {ours['median_us']:.1f} us vs {budget:.1f} us ({yard_what} {yard['median_us']:.1f} + "
+            f"{target_us:.0f}): {ours['median_us'] - yard['median_us']:.1f} us wall and "
+            f"{ours['cpu_us'] - yard['cpu_us']:.1f} us of {cpu} CPU beyond it{after}. With a tight-loop "
+            f"PING instead: bare {bare['median_us']:.1f} + PING {ping['median_us']:.1f} + "
+            f"{target_us:.0f} = {loose:.1f} us. {tail}"
+        ),
+    }
+
+
+def bare_ping_target(
+    results: dict[str, Any], ours: str, target_us: float, cpu: str, tail: str
+) -> dict[str, Any]:
+    """`overhead_target` of `ours`' request (b) in a sync script, against `BARE_PING`."""
+    t, rt = results["timings"], results["traffic"][f"{ours}/b"]["round_trips"]
+    return overhead_target(
+        f"{ours}, read-only (b)",
+        t[f"{ours}/b"],
+        t["bare/b"],
+        t[BARE_PING_KEY],
+        t[PING_KEY],
+        target_us,
+        yard_what="bare + one PING in the view",
+        cpu=cpu,
+        after=f"; {rt:g} RT",
+        tail=tail,
+    )
+
+
+def cpu_alone(canned: dict[str, float], bare: dict[str, float]) -> str:
+    """The tail of `overhead_target` where ours also ran with the load's reply canned."""
+    extra = canned["median_us"] - bare["median_us"]
+    return f"Our CPU alone (the load's reply canned, no I/O): {extra:.1f} us above the bare app"
+
+
+def write_target(traffic: dict[str, Any], names: list[str], judged: list[str], target: int) -> dict[str, Any]:
+    """Round trips of a modifying request (d) (and of a new session (e)) of `names`; those of
+    `judged` must be at most `target`."""
+    write_rt = {name: traffic[f"{name}/d"]["round_trips"] for name in names}
+    new_rt = {name: traffic[f"{name}/e"]["round_trips"] for name in names}
+    return {
+        "name": f"modifying request (d): at most {target} round trips",
+        "ok": max(write_rt[name] for name in judged) <= target,
+        "detail": (
+            ", ".join(f"{name} {rt:g} RT" for name, rt in write_rt.items())
+            + " (new session (e): "
+            + ", ".join(f"{name} {rt:g} RT" for name, rt in new_rt.items())
+            + ")"
+        ),
+    }

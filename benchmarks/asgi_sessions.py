@@ -35,28 +35,40 @@ import importlib
 import inspect
 import itertools
 import json
-import os
 import pstats
 import re
-import secrets
 import statistics
 import sys
 import time
 import timeit
-from collections import Counter
 from collections.abc import Awaitable, Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import asdict, dataclass, field
-from importlib.metadata import version
-from pathlib import Path
 from typing import Any
 
 import redis
 import redis.asyncio
 import starlette
 import starsessions
-from _report import Kind, Timing, fmt_cmds, source_state, table, timing_cells
-from redis.asyncio.connection import AbstractConnection
+from _cli import Counts, finish, make_parser, needs_redis_server, parse
+from _measure import MonitorTally, count_round_trips
+from _report import (
+    KIND,
+    KINDS,
+    TYPICAL_SESSION,
+    Kind,
+    Timing,
+    cpu_alone,
+    dist_version,
+    heading,
+    legend,
+    operations_table,
+    overhead_target,
+    request_table,
+    run_meta,
+    table,
+    target_lines,
+)
 from starlette.applications import Starlette
 from starlette.middleware import Middleware
 from starlette.middleware.sessions import SessionMiddleware as CookieSessionMiddleware
@@ -81,32 +93,10 @@ TARGET_OVERHEAD_US = 25.0  # read-only request: at most bare app + one round tri
 TARGET_VS_STARSESSIONS = 0.5  # read-only request: under half of starsessions' time
 TARGET_MEMORY_BYTES = 350  # MEMORY USAGE of a typical session
 
-# The "typical session" of the issue: a user id, a five-item cart (five product ids), three boolean
-# flags, a CSRF token. The diag rows show a richer cart (five {sku, qty} objects, 141 bytes of JSON).
-TYPICAL_SESSION: dict[str, Any] = {
-    "user_id": "u-1048576",
-    "cart": [1001, 1002, 1003, 1004, 1005],
-    "is_admin": False,
-    "seen_tour": True,
-    "dark_mode": True,
-    "csrf_token": "7Zr0kq3c5mQh8XvB2yN6pW1sT9dL4fJ0aE3uK8iR5oG",  # 43 chars, as token_urlsafe(32)
-}
-# Diagnostic variant: the cart as five {sku, qty} objects (141 bytes of JSON).
+# Diagnostic variant of the typical session: the cart as five {sku, qty} objects (141 bytes of JSON).
 RICH_CART = [{"sku": f"SKU-{1001 + i}", "qty": i % 3 + 1} for i in range(5)]
-assert len(TYPICAL_SESSION["csrf_token"]) == 43
 
 Step = Callable[[], Awaitable[Any]]
-
-
-# -- a private redis-server -------------------------------------------------------------------------
-@contextmanager
-def redis_server() -> Iterator[tuple[str, int]]:
-    """Start redis-server on a free 127.0.0.1 port without persistence; yield (host, port)."""
-    try:
-        with running_redis_server() as server:
-            yield "127.0.0.1", server.port
-    except FileNotFoundError:
-        raise SystemExit("redis-server is not on PATH") from None
 
 
 # -- the app ----------------------------------------------------------------------------------------
@@ -194,14 +184,7 @@ class PingFirst:
         await self.app(scope, receive, send)
 
 
-KINDS = (
-    Kind("a", "(a) no cookie, untouched", "/untouched", False),
-    Kind("b", "(b) cookie, reads a key", "/read", True),
-    Kind("c", "(c) cookie, untouched", "/untouched", True),
-    Kind("d", "(d) cookie, writes a key", "/write", True),
-    Kind("e", "(e) no cookie, writes (new)", "/write", False),
-)
-READ_ONLY = KINDS[1]
+READ_ONLY = KIND["b"]
 
 
 @dataclass
@@ -429,6 +412,7 @@ class CannedReplies:
         return None
 
 
+SINGLE_OPERATIONS = ("rtt/", "store/", "yardstick/")  # key prefixes of the timed non-requests
 RTT_REFERENCE = "rtt/redis-py PING (no timeouts, as starsessions)"
 YARDSTICK = "yardstick/bare app + one redis-py PING in the request, request (b)"
 CANNED = "yardstick/ours with the load's reply canned (no I/O: our CPU alone), request (b)"
@@ -454,9 +438,6 @@ def sync_components(cookie: bytes, repeats: int) -> dict[str, float]:
 
 
 # -- Redis commands and round trips per request ---------------------------------------------------
-_MONITOR_LINE = re.compile(rb'^\+\d+\.\d+ \[\d+ ([^\]]+)\] "([^"]*)"')
-
-
 @dataclass
 class Traffic:
     top_level: dict[str, float]
@@ -490,65 +471,31 @@ def monitor_args(line: bytes) -> list[bytes]:
     return args
 
 
-@contextmanager
-def count_round_trips() -> Iterator[list[int]]:
-    """Count writes of a command (or of a pipelined batch) to any redis.asyncio connection.
-
-    redis-py sends one command, or a whole pipeline, with one ``send_packed_command`` and then
-    reads the replies: one call is one round trip.
-    """
-    counter = [0]
-    original = AbstractConnection.send_packed_command
-
-    async def counting(self: AbstractConnection, command: Any, check_health: bool = True) -> None:
-        counter[0] += 1
-        await original(self, command, check_health)
-
-    setattr(AbstractConnection, "send_packed_command", counting)  # noqa: B010
-    try:
-        yield counter
-    finally:
-        setattr(AbstractConnection, "send_packed_command", original)  # noqa: B010
-
-
 async def measure_traffic(fw: Framework, kind: Kind, host: str, port: int, n: int) -> Traffic:
     """Commands per request from MONITOR (top level vs inside Lua) and round trips per request."""
     first = await call(fw.app, scope_for(fw, kind))  # also warms connections and script caches
     marker_client = redis.asyncio.Redis(host=host, port=port, decode_responses=False)
     await marker_client.ping()
+    tally = MonitorTally()
     reader, writer = await asyncio.open_connection(host, port)
     try:
         writer.write(b"MONITOR\r\n")
         await writer.drain()
         if not (await reader.readline()).startswith(b"+OK"):
             raise RuntimeError("MONITOR refused")
-        with count_round_trips() as trips:
+        with count_round_trips(asynchronous=True) as trips:
             for step in request_steps(fw, kind, n):
                 await step()
-        marker = f"bench-marker-{secrets.token_hex(8)}"
-        await marker_client.echo(marker)
-        top: Counter[str] = Counter()
-        lua: Counter[str] = Counter()
-        first_command: list[bytes] = []
-        while True:
-            line = await reader.readline()
-            if not line:
-                raise RuntimeError("MONITOR connection closed")
-            if marker.encode() in line:
-                break
-            match = _MONITOR_LINE.match(line)
-            if match is not None:
-                client, name = match.group(1), match.group(2).decode().upper()
-                (lua if client == b"lua" else top)[name] += 1
-                if client != b"lua" and not first_command:
-                    first_command = monitor_args(line)
+        await marker_client.echo(tally.marker)
+        while not tally.feed(await reader.readline()):
+            pass
     finally:
         writer.close()
         await writer.wait_closed()
         await marker_client.aclose()
+    first_command = monitor_args(tally.first_top) if tally.first_top is not None else []
     return Traffic(
-        top_level={k: v / n for k, v in sorted(top.items())},
-        lua={k: v / n for k, v in sorted(lua.items())},
+        **tally.per_request(n),
         round_trips=trips[0] / n,
         set_cookie=bool(first.set_cookie),
         status=first.status,
@@ -767,54 +714,18 @@ async def profile_read_path(fw: Framework, n: int, top: int) -> dict[str, Any]:
 
 # -- report -----------------------------------------------------------------------------------------
 def report(results: dict[str, Any]) -> str:
-    meta = results["meta"]
-    timings, traffic = results["timings"], results["traffic"]
+    meta, timings = results["meta"], results["timings"]
+    frameworks = f"Starlette {meta['starlette']}, starsessions {meta['starsessions']}"
     out = [
-        f"ASGI session middlewares, in-process; {meta['repeats']} repeats x {meta['iterations']} requests "
-        f"per cell after {meta['warmup']} warm-up.",
-        f"Python {meta['python']}, Starlette {meta['starlette']}, starsessions {meta['starsessions']}, "
-        f"redis-py {meta['redis_py']} (hiredis {meta['hiredis']}), redis-server {meta['redis_server']}, "
-        f"redis_sessions {meta['redis_sessions']} ({meta['redis_sessions_source']}), {meta['cpus']} CPUs, "
-        f"load average {meta['load_average_at_start']} at start"
-        + (" (other work is running: expect noise)." if meta["load_average_at_start"] > 0.5 else "."),
+        *heading(meta, "ASGI session middlewares", frameworks, "iterations"),
         "",
-        "Per request, in microseconds: median / mean / p99 over all timed requests; 'repeats' = range of the",
-        "per-repeat means; CPU = this process's CPU; redis CPU = redis-server's CPU (INFO cpu deltas);",
-        "vs bare = median minus the bare app's median for the same request type.",
-    ]
-    rows: list[list[str]] = []
-    for kind in KINDS:
-        bare = timings[f"bare/{kind.key}"]
-        for i, name in enumerate(results["frameworks"]):
-            t, tr = timings[f"{name}/{kind.key}"], traffic[f"{name}/{kind.key}"]
-            rows.append(
-                [
-                    kind.label if i == 0 else "",
-                    name,
-                    *timing_cells(t),
-                    f"{t['median_us'] - bare['median_us']:+.1f}",
-                    f"{tr['round_trips']:g}",
-                    fmt_cmds(tr["top_level"]),
-                    fmt_cmds(tr["lua"]),
-                    "yes" if tr["set_cookie"] else "no",
-                ]
-            )
-    # fmt: off
-    headers = [
-        "request", "framework", "median", "mean", "p99", "repeats", "CPU", "redis CPU", "vs bare",
-        "RT/req", "commands/req (top level)", "inside Lua/req", "Set-Cookie",
-    ]
-    # fmt: on
-    out += [table(headers, rows, right=set(range(2, 10))), ""]
-
-    out.append("Single operations, timed the same way in the same repeats:")
-    rows = [
-        [key.split("/", 1)[1], *timing_cells(t)]
-        for key, t in timings.items()
-        if key.startswith(("rtt/", "store/", "yardstick/"))
-    ]
-    out += [
-        table(["operation", "median", "mean", "p99", "repeats", "CPU", "redis CPU"], rows, set(range(1, 7)))
+        *legend("this process's"),
+        request_table(results, results["frameworks"], "framework"),
+        "",
+        "Single operations, timed the same way in the same repeats:",
+        operations_table(
+            [(key.split("/", 1)[1], t) for key, t in timings.items() if key.startswith(SINGLE_OPERATIONS)]
+        ),
     ]
     rows = [[label, f"{us:.2f}"] for label, us in results["components"].items()]
     out += ["", table(["CPU-only piece of ours (timeit, best of repeats)", "us/call"], rows, {1}), ""]
@@ -841,8 +752,7 @@ def report(results: dict[str, Any]) -> str:
     headers = ["store", "key", "type", "encoding", "fields/len", "MEMORY USAGE", "cookie value bytes"]
     out += [table(headers, rows, right={4, 5, 6}), ""]
 
-    out.append("Targets from the issue, our numbers in this run:")
-    out += [f"  [{'ok' if c['ok'] else 'MISS'}] {c['name']}: {c['detail']}" for c in results["targets"]]
+    out += target_lines(results["targets"])
 
     profile = results.get("profile")
     if profile:
@@ -888,29 +798,25 @@ def report(results: dict[str, Any]) -> str:
 def evaluate(results: dict[str, Any]) -> list[dict[str, Any]]:
     t = results["timings"]
     ours, bare, star = t["redis_sessions/b"], t["bare/b"], t["starsessions/b"]
-    rtt, yard = t[RTT_REFERENCE], t[YARDSTICK]
     trips = results["traffic"]["redis_sessions/b"]["round_trips"]
-    budget = yard["median_us"] + TARGET_OVERHEAD_US
-    loose_budget = bare["median_us"] + rtt["median_us"] + TARGET_OVERHEAD_US
     checks: list[dict[str, Any]] = [
         {
             "name": "read-only request (b): one round trip",
             "ok": trips == 1,
             "detail": f"{trips:g} round trips per request",
         },
-        {
-            "name": f"read-only request (b) <= bare + one round trip + {TARGET_OVERHEAD_US:.0f} us",
-            "ok": ours["median_us"] <= budget,
-            "detail": (
-                f"median {ours['median_us']:.1f} us vs {budget:.1f} us (bare app + one PING in the request "
-                f"{yard['median_us']:.1f} + {TARGET_OVERHEAD_US:.0f}): "
-                f"{ours['median_us'] - yard['median_us']:.1f} us wall and "
-                f"{ours['cpu_us'] - yard['cpu_us']:.1f} us of this process's CPU beyond it. "
-                f"With a tight-loop PING instead: bare {bare['median_us']:.1f} + PING {rtt['median_us']:.1f} "
-                f"+ {TARGET_OVERHEAD_US:.0f} = {loose_budget:.1f} us. Our CPU alone (the load's reply "
-                f"canned, no I/O): {t[CANNED]['median_us'] - bare['median_us']:.1f} us above the bare app"
-            ),
-        },
+        overhead_target(
+            "read-only request (b)",
+            ours,
+            bare,
+            t[YARDSTICK],
+            t[RTT_REFERENCE],
+            TARGET_OVERHEAD_US,
+            yard_what="bare app + one PING in the request",
+            cpu="this process's",
+            after="",
+            tail=cpu_alone(t[CANNED], bare),
+        ),
         {
             "name": "read-only request (b) under half of starsessions' time",
             "ok": ours["median_us"] < TARGET_VS_STARSESSIONS * star["median_us"],
@@ -957,22 +863,10 @@ async def run(args: argparse.Namespace, host: str, port: int) -> dict[str, Any]:
     ]
     ours = frameworks[-1]
     closers: list[Callable[[], Awaitable[None]]] = [admin.aclose, star_client.aclose]
+    versions = {"starlette": starlette.__version__, "starsessions": dist_version("starsessions")}
+    redis_server = (await admin.info("server"))["redis_version"]
     results: dict[str, Any] = {
-        "meta": {
-            "repeats": args.repeats,
-            "iterations": args.iterations,
-            "warmup": args.warmup,
-            "python": sys.version.split()[0],
-            "starlette": starlette.__version__,
-            "starsessions": version("starsessions"),
-            "redis_py": redis.__version__,
-            "hiredis": version("hiredis"),
-            "redis_sessions": redis_sessions.__version__,
-            "redis_sessions_source": source_state(),
-            "redis_server": (await admin.info("server"))["redis_version"],
-            "cpus": os.cpu_count(),
-            "load_average_at_start": round(os.getloadavg()[0], 2),
-        },
+        "meta": run_meta(args, versions, redis_sessions.__version__, redis_server, "iterations"),
         "frameworks": [fw.name for fw in frameworks],
         "typical_session_json_bytes": len(json.dumps(TYPICAL_SESSION, separators=(",", ":"))),
     }
@@ -1016,46 +910,27 @@ async def run(args: argparse.Namespace, host: str, port: int) -> dict[str, Any]:
     return results
 
 
+COUNTS = Counts(iterations=(500, 300), warmup=(300, 100), traffic=50)
+
+
 def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
-    parser = argparse.ArgumentParser(
-        description="Time ASGI session middlewares side by side against a private redis-server."
+    parser = make_parser(
+        "Time ASGI session middlewares side by side against a private redis-server.",
+        COUNTS,
+        quick="iterations",
     )
-    parser.add_argument(
-        "--quick", action="store_true", help="fewer iterations: a smoke test of a few seconds"
-    )
-    parser.add_argument("--repeats", type=int, help="timed repeats of every cell (default 20; quick 3)")
-    parser.add_argument(
-        "--iterations", type=int, help="requests per cell and repeat (default 500; quick 300)"
-    )
-    parser.add_argument("--warmup", type=int, help="untimed requests per cell first (default 300; quick 100)")
-    parser.add_argument("--traffic-requests", type=int, default=50, help="requests per cell under MONITOR")
     parser.add_argument("--profile", action="store_true", help="break down our read-only request (b)")
     parser.add_argument("--profile-requests", type=int, default=5000, help="requests per profile pass")
     parser.add_argument("--profile-top", type=int, default=25, help="cProfile rows to print")
-    parser.add_argument("--json", metavar="PATH", help="also write every number as JSON to PATH")
-    args = parser.parse_args(argv)
-    if args.repeats is None:
-        args.repeats = 3 if args.quick else 20
-    if args.iterations is None:
-        args.iterations = 300 if args.quick else 500
-    if args.warmup is None:
-        args.warmup = 100 if args.quick else 300
-    if min(args.repeats, args.iterations, args.warmup, args.traffic_requests, args.profile_requests) < 1:
-        parser.error("counts must be positive")
-    return args
+    return parse(parser, COUNTS, argv, "profile_requests")
 
 
 def main(argv: list[str] | None = None) -> int:
     args = parse_args(argv)
     started = time.monotonic()
-    with redis_server() as (host, port):
-        results = asyncio.run(run(args, host, port))
-    results["meta"]["run_seconds"] = round(time.monotonic() - started, 1)
-    print(report(results))
-    print(f"\n(run time {results['meta']['run_seconds']:.0f} s)")
-    if args.json:
-        Path(args.json).write_text(json.dumps(results, indent=2) + "\n", encoding="utf-8")
-    return 0
+    with needs_redis_server(), running_redis_server() as server:
+        results = asyncio.run(run(args, "127.0.0.1", server.port))
+    return finish(results, report, started, args.json)
 
 
 if __name__ == "__main__":

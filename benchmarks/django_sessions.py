@@ -43,25 +43,25 @@ import sys
 import time
 import traceback
 from dataclasses import dataclass
-from importlib.metadata import PackageNotFoundError, version
 from importlib.util import find_spec
 from pathlib import Path
 from types import ModuleType
 from typing import IO, TYPE_CHECKING, Any, cast
 
 import redis
+from _cli import Counts, finish, make_parser, needs_redis_server, parse
+from _measure import closing_all, count_round_trips, measure_variants, pin, time_pings
 from _report import (
+    BARE_PING,
+    KIND,
+    PING_OP,
     TYPICAL_SESSION,
     Kind,
-    Timing,
-    count_round_trips,
-    fmt_cmds,
-    monitor_commands,
-    pin,
-    server_cpu,
-    source_state,
-    table,
-    timing_cells,
+    bare_ping_target,
+    dist_version,
+    run_meta,
+    variants_report,
+    write_target,
 )
 
 if TYPE_CHECKING:
@@ -93,23 +93,13 @@ class Variant:
     ping: bool = False  # the yardstick: one redis-py PING in the read view
 
 
-KINDS = (
-    Kind("a", "(a) no cookie, untouched", "/untouched", False),
-    Kind("b", "(b) cookie, reads a key", "/read", True),
-    Kind("c", "(c) cookie, untouched", "/untouched", True),
-    Kind("d", "(d) cookie, writes a key", "/write", True),
-    Kind("e", "(e) no cookie, writes (new)", "/write", False),
-)
-KIND = {k.key: k for k in KINDS}
-PING_OP = "ping"  # not a request: one redis-py PING, timed in the yardstick worker
-
 CACHE_ENGINE = "django.contrib.sessions.backends.cache"
 DRS_ENGINE = "redis_sessions.session"
 OURS_ENGINE = "redis_sessions.integrations.django"
 DJANGO_MIDDLEWARE = "django.contrib.sessions.middleware.SessionMiddleware"
 OURS_MIDDLEWARE = "redis_sessions.integrations.django.SessionMiddleware"
 
-BARE, YARDSTICK, CACHE_EVERY = "bare", "bare+PING", "cache+every"
+BARE, CACHE_EVERY = "bare", "cache+every"
 DRS, OURS, OURS_EVERY = "django-redis-sessions", "redis_sessions", "redis_sessions+every"
 VARIANTS = (
     Variant(BARE, "no session middleware; request.session is a plain dict"),
@@ -118,7 +108,7 @@ VARIANTS = (
     Variant(DRS, "django-redis-sessions 0.6.2 (engine redis_sessions.session)", DRS_ENGINE),
     Variant(OURS, "ours, redis_sessions.integrations.django", OURS_ENGINE),
     Variant(OURS_EVERY, "ours, SESSION_SAVE_EVERY_REQUEST = True", OURS_ENGINE, every_request=True),
-    Variant(YARDSTICK, "yardstick: bare + one redis-py PING in the read view", ping=True),
+    Variant(BARE_PING, "yardstick: bare + one redis-py PING in the read view", ping=True),
 )
 VARIANT = {v.name: v for v in VARIANTS}
 
@@ -237,30 +227,23 @@ class DjangoApp:
 
     def time(self, kind_key: str, n: int) -> dict[str, Any]:
         """Time `n` requests of one kind (or `n` PINGs): per-request ns and the batch's process CPU."""
+        if kind_key == PING_OP:
+            samples, cpu_ns = time_pings(self.ping_client, n)
+            return {"samples": samples, "cpu_ns": cpu_ns, "bad": 0}
         samples = [0] * n
         clock = time.perf_counter_ns
         bad = 0
-        if kind_key == PING_OP:
-            ping = self.ping_client.execute_command
-            gc.collect()
-            cpu0 = time.process_time_ns()
-            for i in range(n):
-                t0 = clock()
-                ping("PING")  # type: ignore[no-untyped-call]
-                samples[i] = clock() - t0
-        else:
-            requests = [self.request(KIND[kind_key]) for _ in range(n)]
-            get_response = self.handler.get_response
-            gc.collect()
-            cpu0 = time.process_time_ns()
-            for i, request in enumerate(requests):
-                t0 = clock()
-                response = get_response(request)
-                response.close()
-                samples[i] = clock() - t0
-                bad += response.status_code != 200
-        cpu_ns = time.process_time_ns() - cpu0
-        return {"samples": samples, "cpu_ns": cpu_ns, "bad": bad}
+        requests = [self.request(KIND[kind_key]) for _ in range(n)]
+        get_response = self.handler.get_response
+        gc.collect()
+        cpu0 = time.process_time_ns()
+        for i, request in enumerate(requests):
+            t0 = clock()
+            response = get_response(request)
+            response.close()
+            samples[i] = clock() - t0
+            bad += response.status_code != 200
+        return {"samples": samples, "cpu_ns": time.process_time_ns() - cpu0, "bad": bad}
 
     def count(self, kind_key: str, n: int) -> dict[str, Any]:
         """`n` requests of one kind under the round-trip counter (the parent runs MONITOR)."""
@@ -328,10 +311,12 @@ class Worker:
 
     def __init__(self, variant: Variant, url: str) -> None:
         self.variant = variant
+        self.name = variant.name
         argv = [sys.executable, str(SCRIPT), "--worker", variant.name, "--url", url]
         pipe = subprocess.PIPE
         self.proc = subprocess.Popen(argv, stdin=pipe, stdout=pipe, text=True, bufsize=1)
         self.hello: dict[str, Any] = {}
+        self.cookie_bytes = 0  # known from its hello
 
     def read(self) -> dict[str, Any]:
         assert self.proc.stdout is not None
@@ -349,6 +334,13 @@ class Worker:
         self.proc.stdin.flush()
         return self.read()
 
+    def time(self, kind: str, n: int) -> tuple[list[int], int, int]:
+        reply = self.call("time", kind, n)
+        return reply["samples"], reply["cpu_ns"], reply["bad"]
+
+    def count(self, kind: str, n: int) -> dict[str, Any]:
+        return self.call("count", kind, n)
+
     def close(self) -> None:
         try:
             if self.proc.poll() is None and self.proc.stdin is not None:
@@ -358,43 +350,6 @@ class Worker:
         except (OSError, subprocess.TimeoutExpired):
             self.proc.kill()
             self.proc.wait()
-
-
-def measure_times(
-    cells: list[tuple[Worker, str]], admin: redis.Redis, repeats: int, requests: int, warmup: int
-) -> dict[str, Timing]:
-    timings = {cell_key(w, kind): Timing() for w, kind in cells}
-    for worker, kind in cells:
-        worker.call("time", kind, warmup)
-    for rep in range(repeats):
-        # Every cell once per repeat, in turn: drift (CPU frequency, neighbours) hits all alike.
-        for worker, kind in cells:
-            before = server_cpu(admin)
-            reply = worker.call("time", kind, requests)
-            spent = server_cpu(admin) - before
-            if reply["bad"]:
-                raise RuntimeError(f"{cell_key(worker, kind)}: {reply['bad']} responses were not 200")
-            timings[cell_key(worker, kind)].add(reply["samples"], reply["cpu_ns"], spent)
-        print(f"  repeat {rep + 1}/{repeats} done", file=sys.stderr)
-    return timings
-
-
-def cell_key(worker: Worker, kind: str) -> str:
-    return f"{worker.variant.name}/{kind}"
-
-
-def measure_traffic(worker: Worker, kind: str, admin: redis.Redis, port: int, n: int) -> dict[str, Any]:
-    """Commands per request from MONITOR (top level vs inside Lua) and round trips per request."""
-    worker.call("time", kind, 5)  # warm: connections, script caches
-    counted, top, lua = monitor_commands(port, admin, lambda: worker.call("count", kind, n))
-    if counted["statuses"] != [200]:
-        raise RuntimeError(f"{cell_key(worker, kind)}: statuses {counted['statuses']}")
-    return {
-        "top_level": {k: v / n for k, v in sorted(top.items())},
-        "lua": {k: v / n for k, v in sorted(lua.items())},
-        "round_trips": counted["round_trips"],
-        "set_cookie": counted["set_cookie"],
-    }
 
 
 def ensure_vendor() -> str | None:
@@ -408,13 +363,6 @@ def ensure_vendor() -> str | None:
     if done.returncode != 0 or not (VENDOR / "redis_sessions" / "session.py").is_file():
         return f"pip install failed: {done.stderr.strip()[-300:]}"
     return None
-
-
-def _version(dist: str) -> str:
-    try:
-        return version(dist)
-    except PackageNotFoundError:
-        return "not installed"
 
 
 def _vendor_version() -> str:
@@ -440,155 +388,63 @@ def run(args: argparse.Namespace, port: int, redis_pid: int, variants: list[Vari
     # The workers inherit this affinity: unpinned, one could sit on redis-server's core and another not.
     placement = pin(args.pin, redis_pid, who="workers")
     workers = {v.name: Worker(v, url) for v in variants}  # all start at once, with this affinity
-    try:
+    with closing_all([*workers.values(), admin]):
         for worker in workers.values():
             worker.hello = worker.read()
+            worker.cookie_bytes = worker.hello["cookie_value_bytes"]
         check_workers(workers)
-        requests = [w for w in workers.values() if not w.variant.ping]
-        yard = workers[YARDSTICK]
-        results: dict[str, Any] = {
-            "meta": {
-                "repeats": args.repeats,
-                "requests": args.requests,
-                "warmup": args.warmup,
-                "python": sys.version.split()[0],
-                "django": workers[BARE].hello["django"],
-                "django_redis": _version("django-redis"),
-                "django_redis_sessions": _vendor_version() if DRS in workers else "left out",
-                "redis_py": redis.__version__,
-                "hiredis": _version("hiredis"),
-                "redis_sessions": redis_sessions.__version__,
-                "redis_sessions_source": source_state(),
-                "redis_server": admin.info("server")["redis_version"],
-                "cpus": os.cpu_count(),
-                "load_average_at_start": args.load_average,
-                "placement": placement,
-            },
-            "variants": [w.variant.name for w in requests],
-            "cookie_value_bytes": {name: w.hello["cookie_value_bytes"] for name, w in workers.items()},
+        versions = {
+            "django": workers[BARE].hello["django"],
+            "django_redis": dist_version("django-redis"),
+            "django_redis_sessions": _vendor_version() if DRS in workers else "left out",
         }
-
-        print("counting Redis commands and round trips ...", file=sys.stderr)
-        traffic: dict[str, Any] = {}
-        for kind in KINDS:
-            for worker in requests:
-                traffic[cell_key(worker, kind.key)] = measure_traffic(
-                    worker, kind.key, admin, port, args.traffic_requests
-                )
-        traffic[cell_key(yard, "b")] = measure_traffic(yard, "b", admin, port, args.traffic_requests)
-        results["traffic"] = traffic
-
-        print("timing ...", file=sys.stderr)
-        cells = [(w, kind.key) for kind in KINDS for w in requests] + [(yard, "b"), (yard, PING_OP)]
-        timings = measure_times(cells, admin, args.repeats, args.requests, args.warmup)
-        results["timings"] = {key: t.summary() for key, t in timings.items()}
-        results["targets"] = evaluate(results)
-    finally:
-        for worker in workers.values():
-            worker.close()
-        admin.close()
+        redis_server = admin.info("server")["redis_version"]
+        meta = run_meta(args, versions, redis_sessions.__version__, redis_server, "requests")
+        meta["placement"] = placement
+        results = measure_variants(meta, workers, [], admin, port, args, evaluate)
     return results
 
 
 # -- report -----------------------------------------------------------------------------------------
-YARD_KEY = f"{YARDSTICK}/b"
-PING_KEY = f"{YARDSTICK}/{PING_OP}"
 
 
 def report(results: dict[str, Any]) -> str:
     meta = results["meta"]
-    timings, traffic = results["timings"], results["traffic"]
-    out = [
-        f"Django session engines, in-process; {meta['repeats']} repeats x {meta['requests']} requests per "
-        f"cell after {meta['warmup']} warm-up.",
-        f"Python {meta['python']}, Django {meta['django']}, django-redis {meta['django_redis']}, "
-        f"django-redis-sessions {meta['django_redis_sessions']}, redis-py {meta['redis_py']} "
-        f"(hiredis {meta['hiredis']}), redis-server {meta['redis_server']}, redis_sessions "
-        f"{meta['redis_sessions']} ({meta['redis_sessions_source']}), {meta['cpus']} CPUs, load average "
-        f"{meta['load_average_at_start']} at start"
-        + (" (other work is running: expect noise)" if meta["load_average_at_start"] > 0.5 else "")
-        + f"; {meta['placement']}.",
-        "",
-        "Variants (each in its own worker process):",
-        *(f"  {v.name:<22} {v.what}" for v in VARIANTS if v.name in [*results["variants"], YARDSTICK]),
-        "",
-        "Per request, in microseconds: median / mean / p99 over all timed requests; 'repeats' = range of the",
-        "per-repeat means; CPU = the worker's CPU; redis CPU = redis-server's CPU (INFO cpu deltas);",
-        "vs bare = median minus the bare app's median for the same request type; RT = round trips to Redis.",
-    ]
-    rows: list[list[str]] = []
-    for kind in KINDS:
-        bare = timings[f"{BARE}/{kind.key}"]
-        for i, name in enumerate(results["variants"]):
-            t, tr = timings[f"{name}/{kind.key}"], traffic[f"{name}/{kind.key}"]
-            rows.append(
-                [
-                    kind.label if i == 0 else "",
-                    name,
-                    *timing_cells(t),
-                    f"{t['median_us'] - bare['median_us']:+.1f}",
-                    f"{tr['round_trips']:g}",
-                    fmt_cmds(tr["top_level"]),
-                    fmt_cmds(tr["lua"]),
-                    "yes" if tr["set_cookie"] else "no",
-                ]
-            )
-    # fmt: off
-    headers = [
-        "request", "variant", "median", "mean", "p99", "repeats", "CPU", "redis CPU", "vs bare",
-        "RT/req", "commands/req (top level)", "inside Lua/req", "Set-Cookie",
-    ]
-    # fmt: on
-    out += [table(headers, rows, right=set(range(2, 10))), ""]
-
-    out.append("Yardsticks, timed the same way in the same repeats:")
-    yard_rt = traffic[YARD_KEY]["round_trips"]
-    rows = [
-        [f"bare + one redis-py PING in the view, (b) [{yard_rt:g} RT]", *timing_cells(timings[YARD_KEY])],
-        ["redis-py PING alone, in a loop", *timing_cells(timings[PING_KEY])],
-    ]
-    headers = ["operation", "median", "mean", "p99", "repeats", "CPU", "redis CPU"]
-    out += [table(headers, rows, set(range(1, 7))), ""]
-
-    sizes = results["cookie_value_bytes"]
-    out.append(
-        "Cookie value bytes: "
-        + ", ".join(f"{name} {sizes[name]}" for name in results["variants"] if sizes.get(name))
-        + "."
+    shown = [*results["variants"], BARE_PING]
+    return variants_report(
+        results,
+        title="Django session engines",
+        frameworks=(
+            f"Django {meta['django']}, django-redis {meta['django_redis']}, "
+            f"django-redis-sessions {meta['django_redis_sessions']}"
+        ),
+        count_key="requests",
+        variants=[
+            "Variants (each in its own worker process):",
+            *(f"  {v.name:<22} {v.what}" for v in VARIANTS if v.name in shown),
+        ],
+        cpu="the worker's",
+        yardsticks=[],
     )
-    out += ["", "Targets from the issue, our numbers in this run:"]
-    out += [f"  [{'ok' if c['ok'] else 'MISS'}] {c['name']}: {c['detail']}" for c in results["targets"]]
-    return "\n".join(out)
 
 
 def evaluate(results: dict[str, Any]) -> list[dict[str, Any]]:
     t, tr = results["timings"], results["traffic"]
     ours, plain = t[f"{OURS_EVERY}/b"], t[f"{OURS}/b"]  # ours with and without SAVE_EVERY_REQUEST
     sliding = t[f"{CACHE_EVERY}/b"]
-    bare, yard, ping = t[f"{BARE}/b"], t[YARD_KEY], t[PING_KEY]
-    budget = yard["median_us"] + TARGET_OVERHEAD_US
-    loose = bare["median_us"] + ping["median_us"] + TARGET_OVERHEAD_US
     ratio = ours["median_us"] / sliding["median_us"]
-    write_rt = {name: tr[f"{name}/d"]["round_trips"] for name in (OURS_EVERY, OURS)}
-    new_rt = {name: tr[f"{name}/e"]["round_trips"] for name in (OURS_EVERY, OURS)}
     unchanged = [
         (kind, tr[f"{OURS}/{kind}"]["round_trips"], tr[f"{OURS_EVERY}/{kind}"]["round_trips"])
         for kind in ("a", "b", "c")
     ]
     return [
-        {
-            "name": f"{OURS_EVERY}, read-only (b) <= bare + one round trip + {TARGET_OVERHEAD_US:.0f} us",
-            "ok": ours["median_us"] <= budget,
-            "detail": (
-                f"median {ours['median_us']:.1f} us vs {budget:.1f} us (bare + one PING in the view "
-                f"{yard['median_us']:.1f} + {TARGET_OVERHEAD_US:.0f}): "
-                f"{ours['median_us'] - yard['median_us']:.1f} us wall and "
-                f"{ours['cpu_us'] - yard['cpu_us']:.1f} us of the worker's CPU beyond it; "
-                f"{tr[f'{OURS_EVERY}/b']['round_trips']:g} RT. With a tight-loop PING instead: bare "
-                f"{bare['median_us']:.1f} + PING {ping['median_us']:.1f} + {TARGET_OVERHEAD_US:.0f} = "
-                f"{loose:.1f} us. Without SESSION_SAVE_EVERY_REQUEST: {plain['median_us']:.1f} us"
-            ),
-        },
+        bare_ping_target(
+            results,
+            OURS_EVERY,
+            TARGET_OVERHEAD_US,
+            "the worker's",
+            f"Without SESSION_SAVE_EVERY_REQUEST: {plain['median_us']:.1f} us",
+        ),
         {
             "name": f"{OURS_EVERY}, read-only (b) under a third of {CACHE_EVERY}",
             "ok": ratio < TARGET_VS_CACHE_EVERY,
@@ -598,16 +454,7 @@ def evaluate(results: dict[str, Any]) -> list[dict[str, Any]]:
                 f"{TARGET_VS_CACHE_EVERY:.2f}: {sliding['median_us'] * TARGET_VS_CACHE_EVERY:.1f} us)"
             ),
         },
-        {
-            "name": f"modifying request (d): at most {TARGET_WRITE_ROUND_TRIPS} round trips",
-            "ok": max(write_rt.values()) <= TARGET_WRITE_ROUND_TRIPS,
-            "detail": (
-                ", ".join(f"{name} {rt:g} RT" for name, rt in write_rt.items())
-                + " (new session (e): "
-                + ", ".join(f"{name} {rt:g} RT" for name, rt in new_rt.items())
-                + ")"
-            ),
-        },
+        write_target(tr, [OURS_EVERY, OURS], [OURS_EVERY, OURS], TARGET_WRITE_ROUND_TRIPS),
         {
             "name": "SESSION_SAVE_EVERY_REQUEST = True: no extra round trip when nothing changed",
             "ok": all(on <= off for _, off, on in unchanged),
@@ -620,41 +467,25 @@ def evaluate(results: dict[str, Any]) -> list[dict[str, Any]]:
 
 
 # -- main -------------------------------------------------------------------------------------------
+COUNTS = Counts(iterations=(500, 100), warmup=(200, 50))
+
+
 def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
-    parser = argparse.ArgumentParser(
-        description="Time Django session engines side by side against a private redis-server."
+    parser = make_parser(
+        "Time Django session engines side by side against a private redis-server.",
+        COUNTS,
+        count_flags=("--requests",),
+        pin="workers",
     )
-    parser.add_argument("--quick", action="store_true", help="fewer requests: a smoke test of a few seconds")
-    parser.add_argument("--repeats", type=int, help="timed repeats of every cell (default 20; quick 3)")
-    parser.add_argument("--requests", type=int, help="requests per cell and repeat (default 500; quick 100)")
-    parser.add_argument("--warmup", type=int, help="untimed requests per cell first (default 200; quick 50)")
-    parser.add_argument("--traffic-requests", type=int, default=20, help="requests per cell under MONITOR")
-    parser.add_argument(
-        "--pin",
-        choices=("split", "same", "none"),
-        default="split",
-        help="CPU placement: workers and redis-server on two CPUs (default), on one, or as the OS likes",
-    )
-    parser.add_argument("--json", metavar="PATH", help="also write every number as JSON to PATH")
     parser.add_argument("--worker", help=argparse.SUPPRESS)  # internal: serve one variant
     parser.add_argument("--url", help=argparse.SUPPRESS)
-    args = parser.parse_args(argv)
-    if args.repeats is None:
-        args.repeats = 3 if args.quick else 20
-    if args.requests is None:
-        args.requests = 100 if args.quick else 500
-    if args.warmup is None:
-        args.warmup = 50 if args.quick else 200
-    if min(args.repeats, args.requests, args.warmup, args.traffic_requests) < 1:
-        parser.error("counts must be positive")
-    return args
+    return parse(parser, COUNTS, argv)
 
 
 def main(argv: list[str] | None = None) -> int:
     args = parse_args(argv)
     if args.worker:
         return worker_main(args.worker, args.url)
-    args.load_average = round(os.getloadavg()[0], 2)  # before this run adds its own processes
     if find_spec("django_redis") is None:
         raise SystemExit("django-redis is not installed: .venv/bin/python -m pip install django-redis")
     started = time.monotonic()
@@ -666,17 +497,9 @@ def main(argv: list[str] | None = None) -> int:
 
     from redis_sessions.testing import running_redis_server
 
-    try:
-        with running_redis_server() as server:
-            results = run(args, server.port, server.process.pid, variants)
-    except FileNotFoundError:
-        raise SystemExit("redis-server is not on PATH") from None
-    results["meta"]["run_seconds"] = round(time.monotonic() - started, 1)
-    print(report(results))
-    print(f"\n(run time {results['meta']['run_seconds']:.0f} s)")
-    if args.json:
-        Path(args.json).write_text(json.dumps(results, indent=2) + "\n", encoding="utf-8")
-    return 0
+    with needs_redis_server(), running_redis_server() as server:
+        results = run(args, server.port, server.process.pid, variants)
+    return finish(results, report, started, args.json)
 
 
 if __name__ == "__main__":
