@@ -79,8 +79,17 @@ class RedisSessionInterface(SessionInterface):
         # This app's sessions: FlaskSession with the app's default for `permanent`.
         store._core.session_class = type("FlaskSession", (FlaskSession,), {"permanent_default": permanent})
         self.store = store
-        self._cookie_prefix = store.config.cookie_name + "="
-        self._partitioned = partitioned
+        config = store.config
+        self._cookie_name = config.cookie_name
+        self._cookie_prefix = config.cookie_name + "="
+        self._cookie_attributes: dict[str, Any] = {
+            "path": config.cookie_path,
+            "domain": config.cookie_domain,
+            "secure": config.cookie_secure,
+            "httponly": config.cookie_httponly,
+            "samesite": config.cookie_samesite.capitalize(),
+            "partitioned": partitioned,
+        }
         self._outage = _http.OutageLog()
 
     # -- Flask's SessionInterface -------------------------------------------------------------
@@ -123,30 +132,11 @@ class RedisSessionInterface(SessionInterface):
             return
         if spec is None:
             return
-        config = self.store.config
-        if spec.expires_now:
-            response.delete_cookie(
-                config.cookie_name,
-                path=config.cookie_path,
-                domain=config.cookie_domain,
-                secure=config.cookie_secure,
-                httponly=config.cookie_httponly,
-                samesite=config.cookie_samesite.capitalize(),
-                partitioned=self._partitioned,
-            )
-            _vary_cookie(response)
-            return
-        response.set_cookie(
-            config.cookie_name,
-            spec.value,
-            max_age=spec.max_age if permanent else None,  # not permanent: until the browser closes
-            path=config.cookie_path,
-            domain=config.cookie_domain,
-            secure=config.cookie_secure,
-            httponly=config.cookie_httponly,
-            samesite=config.cookie_samesite.capitalize(),
-            partitioned=self._partitioned,
-        )
+        if spec.expires_now:  # as Werkzeug's delete_cookie
+            response.set_cookie(self._cookie_name, "", max_age=0, expires=0, **self._cookie_attributes)
+        else:  # not permanent: no Max-Age, the cookie ends with the browser
+            max_age = spec.max_age if permanent else None
+            response.set_cookie(self._cookie_name, spec.value, max_age=max_age, **self._cookie_attributes)
         _vary_cookie(response)
 
     # -- ours ------------------------------------------------------------------------------------

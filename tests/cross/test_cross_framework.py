@@ -7,9 +7,6 @@ The three apps are one ASGI app (`tests.cross.site`) served by uvicorn in a subp
 from __future__ import annotations
 
 import os
-import subprocess
-import sys
-import time
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -18,7 +15,7 @@ import httpx
 import pytest
 
 from redis_sessions import SessionConfig, SessionIdSigner, SessionStore
-from redis_sessions.testing import free_port
+from tests.served import uvicorn_process
 
 pytestmark = pytest.mark.slow
 
@@ -30,29 +27,14 @@ FRAMEWORKS = ("asgi", "flask", "django")
 @pytest.fixture(scope="module")
 def served(redis_url: str, tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[str, SessionStore]]:
     prefix = f"cross{os.getpid()}:"
-    port = free_port()
     log = tmp_path_factory.mktemp("cross") / "uvicorn.log"
     env = {**os.environ, "CROSS_REDIS_URL": redis_url, "CROSS_KEY_PREFIX": prefix, "CROSS_SECRET": SECRET}
-    argv = [sys.executable, "-m", "uvicorn", "tests.cross.site:app", "--host", "127.0.0.1"]
-    argv += ["--port", str(port), "--log-level", "warning"]
-    with log.open("wb") as out:
-        process = subprocess.Popen(argv, cwd=ROOT, env=env, stdout=out, stderr=out)
-    url = f"http://127.0.0.1:{port}"
-    try:
-        deadline = time.monotonic() + 20
-        while True:
-            try:
-                httpx.get(f"{url}/asgi/read", timeout=1)
-                break
-            except httpx.TransportError:
-                if process.poll() is not None or time.monotonic() > deadline:
-                    pytest.fail(f"the cross-framework site did not start:\n{log.read_text()}")
-                time.sleep(0.05)
-        with SessionStore(SessionConfig(url=redis_url, secret_keys=[SECRET], key_prefix=prefix)) as store:
-            yield url, store
-    finally:
-        process.terminate()
-        process.wait(10)
+    config = SessionConfig(url=redis_url, secret_keys=[SECRET], key_prefix=prefix)
+    with (
+        uvicorn_process("tests.cross.site:app", env, log, "/asgi/read") as url,
+        SessionStore(config) as store,
+    ):
+        yield url, store
 
 
 @pytest.fixture

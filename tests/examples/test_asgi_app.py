@@ -9,7 +9,7 @@ import socket
 import subprocess
 import sys
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from pathlib import Path
 
 import httpx
@@ -17,27 +17,11 @@ import pytest
 from starlette.testclient import TestClient
 
 from example_apps.asgi_app import create_app
-from redis_sessions import SessionConfig, SessionIdSigner, SessionStore
+from redis_sessions import SessionConfig, SessionStore
 from tests.conftest import SECRET
+from tests.examples._shop import Browser, log_in, rows, session_id
 
 ROOT = Path(__file__).resolve().parents[2]
-SIGNER = SessionIdSigner([SECRET])
-Browser = Callable[[], httpx.Client]
-
-
-def session_id(client: httpx.Client) -> str | None:
-    """The raw session id behind a client's cookie (None without one)."""
-    value = client.cookies.get("session")
-    return SIGNER.unsign(value) if value else None
-
-
-def rows(page: httpx.Response) -> int:
-    """Sessions listed on the "your active sessions" page."""
-    return page.text.count("<tr><td>")
-
-
-def log_in(client: httpx.Client, name: str) -> httpx.Response:
-    return client.post("/login", data={"username": name})
 
 
 @pytest.fixture

@@ -5,16 +5,13 @@ from __future__ import annotations
 
 import os
 import re
-import subprocess
-import sys
-import time
 from collections.abc import Iterator
 from pathlib import Path
 
 import httpx
 import pytest
 
-from redis_sessions.testing import free_port
+from tests.served import uvicorn_process
 
 pytestmark = pytest.mark.slow
 
@@ -31,27 +28,8 @@ def demo(redis_url: str, key_prefix: str, tmp_path: Path) -> Iterator[str]:
         SESSION_SECRET_KEYS=SECRET,
         DJANGO_DB_PATH=str(tmp_path / "db.sqlite3"),
     )
-    port = free_port()
-    argv = [sys.executable, "-m", "uvicorn", "example_apps.combined:app", "--host", "127.0.0.1"]
-    argv += ["--port", str(port), "--log-level", "warning"]
-    log = tmp_path / "demo.log"
-    with log.open("wb") as out:
-        process = subprocess.Popen(argv, cwd=ROOT, env=env, stdout=out, stderr=out)
-    url = f"http://127.0.0.1:{port}"
-    try:
-        deadline = time.monotonic() + 30
-        while True:
-            try:
-                httpx.get(url, timeout=1)
-                break
-            except httpx.TransportError:
-                if process.poll() is not None or time.monotonic() > deadline:
-                    pytest.fail(f"the demo did not start:\n{log.read_text()}")
-                time.sleep(0.1)
+    with uvicorn_process("example_apps.combined:app", env, tmp_path / "demo.log") as url:
         yield url
-    finally:
-        process.terminate()
-        process.wait(10)
 
 
 def logged_in_as(page: httpx.Response) -> str | None:

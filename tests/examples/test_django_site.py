@@ -7,7 +7,6 @@ import os
 import re
 import subprocess
 import sys
-import time
 from collections.abc import Callable, Iterator
 from pathlib import Path
 
@@ -17,6 +16,7 @@ import redis
 
 from redis_sessions import SessionIdSigner
 from redis_sessions.testing import free_port
+from tests.served import start_uvicorn
 
 ROOT = Path(__file__).resolve().parents[2]
 MANAGE = str(ROOT / "example_apps" / "django_site" / "manage.py")
@@ -42,21 +42,9 @@ class Site:
         )
 
     def start(self) -> None:
-        # cwd on sys.path makes `example_apps` importable; the editable install (scripts/setup.sh)
-        # keeps `redis_sessions.integrations` importable next to the checkout's folders.
-        argv = [sys.executable, "-m", "uvicorn", "example_apps.django_site.asgi:application"]
-        argv += ["--host", "127.0.0.1", "--port", str(self.port), "--log-level", "warning"]
-        with self.log.open("ab") as log:
-            self.process = subprocess.Popen(argv, cwd=ROOT, env=self.env, stdout=log, stderr=log)
-        deadline = time.monotonic() + 20
-        while True:
-            try:
-                httpx.get(f"{self.url}/admin/login/", timeout=1)
-                return
-            except httpx.TransportError:
-                if self.process.poll() is not None or time.monotonic() > deadline:
-                    raise RuntimeError(f"the site did not start:\n{self.log.read_text()}") from None
-                time.sleep(0.05)
+        self.process = start_uvicorn(
+            "example_apps.django_site.asgi:application", self.port, self.env, self.log, "/admin/login/"
+        )
 
     def stop(self) -> None:
         if self.process is not None:

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import re
 import threading
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from typing import Any
 
 import httpx
@@ -17,27 +17,10 @@ from werkzeug.serving import WSGIRequestHandler, make_server
 
 from example_apps import asgi_app, flask_app
 from example_apps.flask_app import create_app
-from redis_sessions import SessionConfig, SessionIdSigner, SessionStore
+from redis_sessions import SessionConfig, SessionStore
 from redis_sessions.integrations.flask import get_store
 from tests.conftest import SECRET
-
-SIGNER = SessionIdSigner([SECRET])
-Browser = Callable[[], httpx.Client]
-
-
-def session_id(client: httpx.Client) -> str | None:
-    """The raw session id behind a client's cookie (None without one, or with a forged one)."""
-    value = client.cookies.get("session")
-    return SIGNER.unsign(value) if value else None
-
-
-def rows(page: httpx.Response) -> int:
-    """Sessions listed on the "your active sessions" page."""
-    return page.text.count("<tr><td>")
-
-
-def log_in(client: httpx.Client, name: str) -> httpx.Response:
-    return client.post("/login", data={"username": name})
+from tests.examples._shop import SIGNER, Browser, log_in, rows, session_id
 
 
 def links(page: httpx.Response) -> list[str]:
