@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 
 import httpx
 
@@ -26,3 +27,19 @@ def rows(page: httpx.Response) -> int:
 
 def log_in(client: httpx.Client, name: str) -> httpx.Response:
     return client.post("/login", data={"username": name})
+
+
+@contextmanager
+def browsers(base_url: str) -> Iterator[Browser]:
+    """Make httpx clients on `base_url`, one cookie jar each (one per device), closed afterwards."""
+    clients: list[httpx.Client] = []
+
+    def make() -> httpx.Client:
+        clients.append(httpx.Client(base_url=base_url, follow_redirects=True, timeout=5))
+        return clients[-1]
+
+    try:
+        yield make
+    finally:
+        for client in clients:
+            client.close()

@@ -15,6 +15,7 @@ import uvicorn
 
 from redis_sessions import SessionConfig
 from tests.conftest import SECRET
+from tests.examples._shop import browsers
 
 # example_apps is not installed: import it from the checkout. Appended, so that `redis_sessions` stays
 # the installed package (the source folder has no `redis_sessions.integrations`).
@@ -54,12 +55,5 @@ def live_url(example_config: SessionConfig) -> Iterator[str]:
 @pytest.fixture
 def browser(live_url: str) -> Iterator[Callable[[], httpx.Client]]:
     """Make httpx clients, one cookie jar each (one per device), all closed afterwards."""
-    clients: list[httpx.Client] = []
-
-    def make() -> httpx.Client:
-        clients.append(httpx.Client(base_url=live_url, follow_redirects=True, timeout=5))
-        return clients[-1]
-
-    yield make
-    for client in clients:
-        client.close()
+    with browsers(live_url) as make:
+        yield make

@@ -20,7 +20,7 @@ from example_apps.flask_app import create_app
 from redis_sessions import SessionConfig, SessionStore
 from redis_sessions.integrations.flask import get_store
 from tests.conftest import SECRET
-from tests.examples._shop import SIGNER, Browser, log_in, rows, session_id
+from tests.examples._shop import SIGNER, Browser, browsers, log_in, rows, session_id
 
 
 def links(page: httpx.Response) -> list[str]:
@@ -77,15 +77,8 @@ def flask_url(app: Flask, mount: str) -> Iterator[str]:
 @pytest.fixture
 def flask_browser(flask_url: str) -> Iterator[Browser]:
     """Make httpx clients on the Flask app, one cookie jar each (one per device), closed afterwards."""
-    clients: list[httpx.Client] = []
-
-    def make() -> httpx.Client:
-        clients.append(httpx.Client(base_url=flask_url, follow_redirects=True, timeout=5))
-        return clients[-1]
-
-    yield make
-    for client in clients:
-        client.close()
+    with browsers(flask_url) as make:
+        yield make
 
 
 @pytest.mark.slow
