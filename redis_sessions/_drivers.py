@@ -3,6 +3,12 @@
 The only place that imports redis-py and translates its connection errors into `BackendUnavailable`.
 Scripts go as EVALSHA; a server that does not know them (first use, restart) gets SCRIPT LOAD and
 only the calls that failed are sent again, so no call runs twice.
+
+A batch of one call (every request's load and save) goes straight over a connection the driver keeps
+between calls, taken once from redis-py's pool: checking a connection out of redis-py 8's pool and
+back in, then its command wrapper, cost about 25 us a call on the test VM (``benchmarks/``), a fifth
+of a request. A kept connection that fails with a connection error is given back to the pool
+disconnected; one that the server closed while it was idle (restart, ``timeout``) gets one fresh try.
 """
 
 from __future__ import annotations
@@ -10,6 +16,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import hashlib
+import os
 import weakref
 from collections.abc import AsyncGenerator
 from typing import Any
@@ -56,6 +63,12 @@ def _raise_errors(replies: list[Any]) -> list[Any]:
     return replies
 
 
+def _parsed(callbacks: Any, args: tuple[Any, ...], reply: Any) -> Any:
+    """The reply as redis-py's ``execute_command`` and pipelines give it (e.g. SCAN's int cursor)."""
+    callback = callbacks.get(args[0])
+    return reply if callback is None else callback(reply)
+
+
 def _unavailable(exc: BaseException) -> BackendUnavailable:
     return BackendUnavailable(f"Redis unreachable: {type(exc).__name__}: {exc}")
 
@@ -68,6 +81,36 @@ class RedisDriver:
     def __init__(self, config: SessionConfig) -> None:
         self.client = redis.Redis.from_url(config.url, **_client_options(config))
         self.round_trips = 0
+        self._kept: list[redis.Connection] = []  # idle, last call succeeded; shared by threads
+        self._pid = os.getpid()
+
+    def _call(self, args: tuple[Any, ...]) -> Any:
+        if self._pid != os.getpid():  # forked: the parent's sockets are not this process's
+            self._kept, self._pid = [], os.getpid()
+        kept, pool = self._kept, self.client.connection_pool
+        try:
+            conn, reused = kept.pop(), True  # list.pop and append are atomic: no lock
+        except IndexError:
+            conn, reused = pool.get_connection(), False
+        try:
+            try:
+                conn.send_command(*args)  # type: ignore[no-untyped-call]
+                reply = conn.read_response()
+            except redis.ConnectionError:
+                if not reused:
+                    raise
+                conn.disconnect()  # type: ignore[no-untyped-call]  # closed by the server while idle: retry once
+                conn.send_command(*args)  # type: ignore[no-untyped-call]
+                reply = conn.read_response()
+        except ResponseError:
+            kept.append(conn)  # an error reply leaves the connection in step
+            raise
+        except BaseException:
+            conn.disconnect()  # type: ignore[no-untyped-call]
+            pool.release(conn)
+            raise
+        kept.append(conn)
+        return _parsed(self.client.response_callbacks, args, reply)
 
     def _send(self, calls: Batch) -> list[Any]:
         self.round_trips += 1
@@ -81,7 +124,7 @@ class RedisDriver:
             if len(batch) == 1:  # the common case: no pipeline bookkeeping
                 self.round_trips += 1
                 try:
-                    return [self.client.execute_command(*_args(batch[0]))]  # type: ignore[no-untyped-call]
+                    return [self._call(_args(batch[0]))]
                 except NoScriptError:
                     replies: list[Any] = [None]
                     missing = [0]
@@ -97,7 +140,16 @@ class RedisDriver:
         return _raise_errors(replies)
 
     def close(self) -> None:
-        self.client.close()
+        self._kept = []
+        self.client.close()  # disconnects the kept connections too
+
+
+class _LoopRedis:
+    """One event loop's redis-py client and the connections kept idle for it."""
+
+    def __init__(self, client: redis.asyncio.Redis) -> None:
+        self.client = client
+        self.kept: list[redis.asyncio.Connection] = []
 
 
 class AsyncRedisDriver:
@@ -111,28 +163,58 @@ class AsyncRedisDriver:
 
     def __init__(self, config: SessionConfig) -> None:
         self.config = config
-        self._clients: weakref.WeakKeyDictionary[asyncio.AbstractEventLoop, redis.asyncio.Redis] = (
+        self._loops: weakref.WeakKeyDictionary[asyncio.AbstractEventLoop, _LoopRedis] = (
             weakref.WeakKeyDictionary()
         )
         self._closers: weakref.WeakKeyDictionary[asyncio.AbstractEventLoop, AsyncGenerator[None, None]] = (
             weakref.WeakKeyDictionary()
         )
-        self._last: tuple[weakref.ref[asyncio.AbstractEventLoop], redis.asyncio.Redis] | None = None
+        self._last: tuple[weakref.ref[asyncio.AbstractEventLoop], _LoopRedis] | None = None
         self.round_trips = 0
 
     @property
     def client(self) -> redis.asyncio.Redis:
+        return self._here().client
+
+    def _here(self) -> _LoopRedis:
         loop = asyncio.get_running_loop()
         last = self._last
         if last is not None and last[0]() is loop:  # the usual case: one loop serves every request
             return last[1]
-        client = self._clients.get(loop)
-        if client is None:
-            client = redis.asyncio.Redis.from_url(self.config.url, **_client_options(self.config))
-            self._clients[loop] = client
-            self._closers[loop] = self._close_with_loop(loop, client)
-        self._last = (weakref.ref(loop), client)
-        return client
+        here = self._loops.get(loop)
+        if here is None:
+            here = _LoopRedis(redis.asyncio.Redis.from_url(self.config.url, **_client_options(self.config)))
+            self._loops[loop] = here
+            self._closers[loop] = self._close_with_loop(loop, here.client)
+        self._last = (weakref.ref(loop), here)
+        return here
+
+    async def _call(self, args: tuple[Any, ...]) -> Any:
+        here = self._here()
+        kept, pool = here.kept, here.client.connection_pool
+        try:
+            conn, reused = kept.pop(), True
+        except IndexError:
+            conn, reused = await pool.get_connection(), False  # type: ignore[no-untyped-call]
+        try:
+            try:
+                await conn.send_command(*args)
+                reply = await conn.read_response()
+            except redis.ConnectionError:
+                if not reused:
+                    raise
+                await conn.disconnect()  # closed by the server while idle: one fresh try
+                await conn.send_command(*args)
+                reply = await conn.read_response()
+        except ResponseError:
+            kept.append(conn)  # an error reply leaves the connection in step
+            raise
+        except BaseException:  # cancelled mid-reply too: the connection is out of step
+            await conn.disconnect(nowait=True)
+            await pool.release(conn)
+            raise
+        kept.append(conn)
+        return _parsed(here.client.response_callbacks, args, reply)
 
     async def _send(self, calls: Batch) -> list[Any]:
         self.round_trips += 1
@@ -146,7 +228,7 @@ class AsyncRedisDriver:
             if len(batch) == 1:  # the common case: no pipeline bookkeeping
                 self.round_trips += 1
                 try:
-                    return [await self.client.execute_command(*_args(batch[0]))]  # type: ignore[no-untyped-call]
+                    return [await self._call(_args(batch[0]))]
                 except NoScriptError:
                     replies: list[Any] = [None]
                     missing = [0]
@@ -172,7 +254,7 @@ class AsyncRedisDriver:
             try:
                 yield
             finally:
-                self._clients.pop(loop, None)
+                self._loops.pop(loop, None)
                 self._closers.pop(loop, None)
                 if self._last is not None and self._last[0]() is loop:
                     self._last = None
@@ -188,6 +270,7 @@ class AsyncRedisDriver:
         self._last = None
         loop = asyncio.get_running_loop()
         self._closers.pop(loop, None)
-        client = self._clients.pop(loop, None)
-        if client is not None:
-            await client.aclose()
+        here = self._loops.pop(loop, None)
+        if here is not None:
+            here.kept.clear()
+            await here.client.aclose()  # disconnects the kept connections too
