@@ -51,7 +51,7 @@ import redis.asyncio
 import starlette
 import starsessions
 from _cli import Counts, finish, make_parser, needs_redis_server, parse
-from _measure import MonitorTally, count_round_trips
+from _measure import MonitorTally, count_round_trips, pin
 from _report import (
     KIND,
     KINDS,
@@ -842,8 +842,9 @@ def evaluate(results: dict[str, Any]) -> list[dict[str, Any]]:
 
 
 # -- main -------------------------------------------------------------------------------------------
-async def run(args: argparse.Namespace, host: str, port: int) -> dict[str, Any]:
+async def run(args: argparse.Namespace, host: str, port: int, redis_pid: int) -> dict[str, Any]:
     url = f"redis://{host}:{port}/0"
+    placement = pin(args.pin, redis_pid)
     admin = redis.asyncio.Redis.from_url(url)
     star_client = redis.asyncio.Redis.from_url(url)
     frameworks = [
@@ -866,7 +867,10 @@ async def run(args: argparse.Namespace, host: str, port: int) -> dict[str, Any]:
     versions = {"starlette": starlette.__version__, "starsessions": dist_version("starsessions")}
     redis_server = (await admin.info("server"))["redis_version"]
     results: dict[str, Any] = {
-        "meta": run_meta(args, versions, redis_sessions.__version__, redis_server, "iterations"),
+        "meta": {
+            **run_meta(args, versions, redis_sessions.__version__, redis_server, "iterations"),
+            "placement": placement,
+        },
         "frameworks": [fw.name for fw in frameworks],
         "typical_session_json_bytes": len(json.dumps(TYPICAL_SESSION, separators=(",", ":"))),
     }
@@ -918,6 +922,7 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
         "Time ASGI session middlewares side by side against a private redis-server.",
         COUNTS,
         quick="iterations",
+        pin="this process",
     )
     parser.add_argument("--profile", action="store_true", help="break down our read-only request (b)")
     parser.add_argument("--profile-requests", type=int, default=5000, help="requests per profile pass")
@@ -929,7 +934,7 @@ def main(argv: list[str] | None = None) -> int:
     args = parse_args(argv)
     started = time.monotonic()
     with needs_redis_server(), running_redis_server() as server:
-        results = asyncio.run(run(args, "127.0.0.1", server.port))
+        results = asyncio.run(run(args, "127.0.0.1", server.port, server.process.pid))
     return finish(results, report, started, args.json)
 
 
