@@ -4,4 +4,4 @@ demo:
 test:
 	bash scripts/test.sh
 bench:
-	bash scripts/setup.sh && .venv/bin/python benchmarks/asgi_sessions.py
+	bash scripts/setup.sh && for b in asgi flask django; do .venv/bin/python benchmarks/$${b}_sessions.py || exit 1; done
