@@ -14,15 +14,15 @@ import pytest
 import redis
 
 from redis_sessions import AsyncSessionStore, BackendUnavailable, SessionConfig, SessionStore
-from tests.contract._stores import AnyStore, StoreFactory, loaded
+from tests.contract._stores import StoreFactory, loaded
 
 pytestmark = [pytest.mark.anyio, pytest.mark.parametrize("backend_url", ["redis"], indirect=True)]
 
 
-def _named(make_store: StoreFactory, redis_url: str, **overrides: object) -> tuple[AnyStore, str]:
-    """A store whose connections carry a client name of their own, so CLIENT LIST can find them."""
+def _named_url(redis_url: str) -> tuple[str, str]:
+    """A URL whose connections carry a client name of their own (for CLIENT LIST), and the name."""
     name = f"kept-{uuid.uuid4().hex[:12]}"
-    return make_store(url=f"{redis_url}?client_name={name}", **overrides), name
+    return f"{redis_url}?client_name={name}", name
 
 
 def _connections(client: redis.Redis, name: str) -> list[dict[str, str]]:
@@ -32,7 +32,8 @@ def _connections(client: redis.Redis, name: str) -> list[dict[str, str]]:
 async def test_a_connection_the_server_closed_while_idle_is_replaced_without_an_error(
     make_store: StoreFactory, redis_url: str, redis_client: redis.Redis
 ) -> None:
-    store, name = _named(make_store, redis_url)
+    url, name = _named_url(redis_url)
+    store = make_store(url=url)
     session = await store.create({"a": 1})
     (kept,) = _connections(redis_client, name)
     redis_client.client_kill_filter(_id=kept["id"])  # as a restart or the server's `timeout` does
@@ -45,9 +46,9 @@ async def test_a_connection_the_server_closed_while_idle_is_replaced_without_an_
 
 
 async def test_a_reply_that_timed_out_is_never_read_as_the_next_calls_reply(
-    make_store: StoreFactory, redis_url: str, redis_client: redis.Redis
+    make_store: StoreFactory, redis_client: redis.Redis
 ) -> None:
-    store, _ = _named(make_store, redis_url, command_timeout=0.1)
+    store = make_store(command_timeout=0.1)
     first = await store.create({"who": "first"})
     second = await store.create({"who": "second"})
 
@@ -81,8 +82,8 @@ async def test_a_call_cancelled_mid_reply_leaves_no_reply_behind(
 def test_a_forked_child_opens_its_own_connection(
     make_config: Callable[..., SessionConfig], redis_url: str, redis_client: redis.Redis
 ) -> None:
-    name = f"kept-{uuid.uuid4().hex[:12]}"
-    with SessionStore(make_config(url=f"{redis_url}?client_name={name}")) as store:
+    url, name = _named_url(redis_url)
+    with SessionStore(make_config(url=url)) as store:
         session = store.create({"a": 1})
         (parents,) = _connections(redis_client, name)
         with warnings.catch_warnings():
