@@ -10,6 +10,7 @@ from __future__ import annotations
 import re
 import threading
 import time
+import zlib
 from collections.abc import Callable
 from typing import Any
 
@@ -35,6 +36,10 @@ def _b(value: Any) -> bytes:
     return str(value).encode()
 
 
+def _raw(text: str) -> bytes:
+    return text.encode("utf-8", "surrogateescape")
+
+
 def _change(meta: Meta, data: Data, name: bytes, value: bytes | None) -> None:
     """Apply one save.lua change: ``#<metadata name>`` or ``.<data key>``; None deletes."""
     part = meta if name[:1] == b"#" else data
@@ -43,6 +48,13 @@ def _change(meta: Meta, data: Data, name: bytes, value: bytes | None) -> None:
         part.pop(field, None)
     else:
         part[field] = value.decode("utf-8", "surrogateescape")
+
+
+_BUCKETS = 1024
+
+
+def _bucket(key: str) -> int:
+    return zlib.crc32(key.encode("utf-8", "surrogateescape")) % _BUCKETS
 
 
 def _glob(pattern: str) -> re.Pattern[str]:
@@ -156,26 +168,47 @@ class MemoryServer:
         return removed
 
     def cmd_scan(self, cursor: str, _m: str, pattern: str, _c: str, count: int) -> list[Any]:
+        """SCAN as Redis walks its table: each step returns the keys of `count` buckets (of
+        `_BUCKETS`, by a stable hash), however many that is, so a key present for the whole walk is
+        returned and re-running a step never brings in keys of another. The cursor is the next
+        bucket (0: done)."""
         regex = _glob(pattern)
-        keys = sorted(k for k in list(self.strings) + list(self.zsets) if regex.fullmatch(k))
-        keys = [k for k in keys if self._alive(k)]
         start = int(cursor)
-        page = keys[start : start + int(count)]
-        after = start + int(count)
-        return [_b(after if after < len(keys) else 0), [_b(k) for k in page]]
+        end = min(start + max(1, int(count)), _BUCKETS)
+        keys = [k for k in [*self.strings, *self.zsets] if start <= _bucket(k) < end and regex.fullmatch(k)]
+        keys = [k for k in keys if self._alive(k)]
+        return [_b(end if end < _BUCKETS else 0), [_b(k) for k in keys]]
 
     # -- scripts (see the .lua files of the same names) --------------------------------------------
-    def _expiry(self, meta: Meta, now: int, default_ttl: int) -> int:
+    def _expiry(self, meta: Meta, now: int, default_ttl: int, absolute_ttl: int) -> int:
         expires = now + int(meta.get("t", default_ttl))
-        return min(expires, int(meta["x"])) if "x" in meta else expires
+        if "x" in meta:
+            expires = min(expires, int(meta["x"]))
+        if absolute_ttl and "c" in meta:
+            expires = min(expires, int(meta["c"]) + absolute_ttl)
+        return expires
 
-    def script_load(self, key: str, *, args: list[bytes]) -> Reply:
-        now, default_ttl = int(args[0]), int(args[1])
+    def _read(self, key: str) -> tuple[Meta, Data] | None:
+        """The record at `key`; an unreadable one is deleted (None), as record.lua's `read`."""
         blob = self._get(key)
         if blob is None:
             return None
-        meta, data = unpack(blob)
-        expires = self._expiry(meta, now, default_ttl)
+        try:
+            return unpack(blob)
+        except ValueError:
+            self._del(key)
+            return None
+
+    def script_load(self, key: str, *, args: list[bytes]) -> Reply:
+        now, default_ttl, absolute_ttl = int(args[0]), int(args[1]), int(args[2])
+        blob = self._get(key)
+        if blob is None:
+            return None
+        record = self._read(key)
+        if record is None:
+            return 0
+        meta, data = record
+        expires = self._expiry(meta, now, default_ttl, absolute_ttl)
         if expires <= now:
             self._del(key)
             return None
@@ -187,25 +220,28 @@ class MemoryServer:
         return blob
 
     def script_save(self, key: str, new_key: str | None = None, *, args: list[bytes]) -> Reply:
-        now = int(args[0])
-        blob = self._get(key)
-        if blob is None:
+        now, default_ttl, absolute_ttl, max_size = (int(a) for a in args[:4])
+        record = self._read(key)
+        if record is None:
             return 0
-        if new_key is not None:
-            if self._alive(new_key):
-                return -1
-            self._del(key)
-            key = new_key
-        meta, data = unpack(blob)
-        last_set = 4 + 2 * int(args[3])
-        for name, value in zip(args[4:last_set:2], args[5:last_set:2], strict=True):
+        if new_key is not None and self._alive(new_key):
+            return -1
+        meta, data = record
+        last_set = 6 + 2 * int(args[5])
+        for name, value in zip(args[6:last_set:2], args[7:last_set:2], strict=True):
             _change(meta, data, name, value)
         for name in args[last_set:]:
             _change(meta, data, name, None)
-        if args[2] == b"1" and not data and "u" not in meta:
+        size = sum(len(_raw(k)) + 1 + len(_raw(v)) for k, v in data.items())
+        if size > max_size:
+            return [-3, size]
+        if new_key is not None:
+            self._del(key)
+            key = new_key
+        if args[4] == b"1" and not data and "u" not in meta:
             self._del(key)
             return -2
-        expires = self._expiry(meta, now, int(args[1]))
+        expires = self._expiry(meta, now, default_ttl, absolute_ttl)
         if expires <= now:
             self._del(key)
             return 0
@@ -214,9 +250,9 @@ class MemoryServer:
         return expires
 
     def script_delete_owned(self, key: str, *, args: list[bytes]) -> Reply:
-        blob = self._get(key)
+        record = self._read(key)
         owner = args[0].decode("utf-8", "surrogateescape")
-        return self._del(key) if blob is not None and unpack(blob)[0].get("u") == owner else 0
+        return self._del(key) if record is not None and record[0].get("u") == owner else 0
 
     def script_index_add(self, key: str, *, args: list[bytes]) -> Reply:
         now, score = int(args[0]), float(args[1])

@@ -5,15 +5,21 @@ trip), receives the list of replies, and returns the operation's result. It impo
 asyncio; `_drivers` run plans against redis-py (sync or async) and `_memory` runs them in-process.
 
 Invariants:
-- one round trip per batch; `get` is one batch (load and slide together), `save` one batch;
+- one round trip per batch; `get` is one batch (load and slide together, applying the session's
+  own ttl and deadline), `save` one batch;
+- a session past its deadline (own, or created + `absolute_ttl`) is never served;
 - a save never brings back a session that is gone (the save script checks, atomically);
 - only changed fields travel: keys set and keys deleted since load;
-- nothing is written before size and serializability checks pass.
+- nothing is written before size and serializability checks pass, and a merged record over
+  `max_size` is refused by the save script itself;
+- an unreadable record is no session: it is removed, with one WARNING (never the id).
 """
 
 from __future__ import annotations
 
+import contextlib
 import enum
+import logging
 import time
 from collections.abc import Callable, Generator, Iterable
 from typing import Any, NamedTuple, TypeVar
@@ -29,6 +35,7 @@ from .results import HealthReport, SessionPage
 from .session import Session
 
 T = TypeVar("T")
+logger = logging.getLogger("redis_sessions")
 
 
 class Command(NamedTuple):
@@ -70,6 +77,7 @@ class Core:
         self.encode, self.decode = codec(config.serializer)
         self.now_ms = clock
         self.ttl_ms = config.ttl * 1000
+        self.absolute_ttl_ms = (config.absolute_ttl or 0) * 1000  # 0: none, as the scripts read it
 
     # -- sessions in and out of records ----------------------------------------------------------
     def new_session(self, data: dict[str, Any] | None, user_id: str | None, ttl: int | None) -> Session:
@@ -115,8 +123,7 @@ class Core:
         created = int(meta.get(F.CREATED, 0))
         ttl = meta.get(F.TTL)
         ttl_ms = int(ttl) if ttl is not None else self.ttl_ms
-        deadline = meta.get(F.DEADLINE)
-        deadline_ms = int(deadline) if deadline is not None else None
+        deadline_ms = self.deadline_of(meta, created)
         if pttl is None:
             expires, accessed = now + ttl_ms, now
             if deadline_ms is not None and deadline_ms < expires:
@@ -138,14 +145,25 @@ class Core:
         )
         return session, meta
 
+    def deadline_of(self, meta: dict[str, str], created: int) -> int | None:
+        """A record's absolute deadline (epoch ms): its own (``x``) capped by created +
+        `absolute_ttl`, as record.lua's ``expiry`` computes it; None when it has neither."""
+        deadline = meta.get(F.DEADLINE)
+        deadline_ms = int(deadline) if deadline is not None else None
+        if self.absolute_ttl_ms and created:
+            cap = created + self.absolute_ttl_ms
+            deadline_ms = cap if deadline_ms is None else min(deadline_ms, cap)
+        return deadline_ms
+
     def set_expiry_rules(self, session: Session, ttl: int | None, deadline_ms: int | None) -> None:
         """Give `session` its own idle timeout (`ttl` seconds; None: the config's `ttl`) and an
         absolute deadline (epoch ms; None: only `absolute_ttl`'s), stored by its next save; as
         Django's `SessionBase.set_expiry` asks. The config's `absolute_ttl` still caps it.
 
-        A new session whose expiry class changes gets a fresh id (see `_ids`); a stored session on a
-        plain id keeps it, and each load of it then costs a second round trip to apply the rules.
-        Raises `ValueError` for a `ttl` that is not a positive whole number of seconds.
+        A session whose expiry class changes gets a fresh id (see `_ids`): a new one at once, a
+        stored one at its next save, which moves it in one step (as a regenerate), so every load of
+        it stays one round trip that applies the rules. Raises `ValueError` for a `ttl` that is not
+        a positive whole number of seconds.
         """
         if ttl is not None and (isinstance(ttl, bool) or not isinstance(ttl, int) or ttl <= 0):
             raise ValueError("ttl must be a positive whole number of seconds")
@@ -155,14 +173,20 @@ class Core:
         if ttl == session._ttl and deadline_ms == session._deadline_ms:
             return
         session._ttl, session._deadline_ms = ttl, deadline_ms
+        own = ttl is not None or deadline_ms is not None
         if not session._is_new:
             session._expiry_changed = True
+            if own and not has_own_expiry(session._id):
+                session._regenerate_requested = True  # a plain id is loaded by GETEX: move it
             return
-        own = ttl is not None or deadline_ms is not None
         if own != has_own_expiry(session._id):
             session._id = new_session_id(own_expiry=own)
         expires = session._accessed_ms + self._session_ttl_ms(session)
         session._expires_ms = expires if deadline_ms is None else min(expires, deadline_ms)
+
+    def needs_own_expiry_id(self, session: Session) -> bool:
+        """Whether `session` must be on an id marked for load.lua (see `_ids`)."""
+        return session._ttl is not None or session._deadline_ms is not None
 
     def index_due(self, meta: dict[str, str], session: Session, now: int) -> bool:
         """Whether load.lua found the user index entry due for a push (the same rule)."""
@@ -177,7 +201,7 @@ class Core:
     def _check_size(self, session: Session, encoded: dict[str, bytes]) -> None:
         size = 0
         undecoded = session._undecoded
-        for key, value in session._data.items():
+        for key, value in dict.items(session):  # stored text where not decoded: no decoding
             blob = encoded.get(key)
             if blob is None:
                 blob = blob_of(value) if key in undecoded else self.encode(value)
@@ -189,7 +213,13 @@ class Core:
             raise SessionTooLarge(size, self.config.max_size)
 
     def changes(self, session: Session, now: int) -> tuple[list[Any], list[str]]:
-        """Field/value pairs to write and fields to delete; raises before anything is sent."""
+        """Field/value pairs to write and fields to delete; raises before anything is sent.
+
+        ``session.modified = True`` means "look for values changed in place" (as Flask and Django
+        mean it): the keys read since load whose value no longer serializes to what was stored.
+        """
+        if session._rewrite:
+            session._set.update(session._changed_in_place(self.encode))
         to_set, to_delete = session._changes()
         encoded = {key: self.encode(value) for key, value in to_set.items()}
         self._check_size(session, encoded)
@@ -221,9 +251,16 @@ class Core:
     def load_call(self, session_id: str, now: int) -> Call:
         """Read a session's record and slide its expiry, in one command."""
         key = self.keys.session_key(session_id)
-        if has_own_expiry(session_id):
-            return Script("load", (key,), (now, self.ttl_ms))
+        if self.absolute_ttl_ms or has_own_expiry(session_id):
+            return Script("load", (key,), (now, self.ttl_ms, self.absolute_ttl_ms))
         return Command(("GETEX", key, "PX", self.ttl_ms))
+
+    def save_args(
+        self, now: int, pairs: list[Any], deleted: list[str], drop_if_empty: bool
+    ) -> tuple[Any, ...]:
+        """ARGV of save.lua (its header comment documents the layout)."""
+        limits = (now, self.ttl_ms, self.absolute_ttl_ms, self.config.max_size, int(drop_if_empty))
+        return (*limits, len(pairs) // 2, *pairs, *deleted)
 
     def index_add(self, session: Session, now: int) -> Script:
         assert session.user_id is not None
@@ -236,28 +273,45 @@ class Core:
 
 # -- plans -----------------------------------------------------------------------------------------
 def load(core: Core, session_id: str) -> Plan[Session | None]:
-    """Load a session and slide its expiry (one round trip)."""
+    """Load a session and slide its expiry (one round trip; an unreadable record is removed in a
+    second one and reads as no session)."""
     if not is_valid_id(session_id):
         return None
     now = core.now_ms()
     call = core.load_call(session_id, now)
     (record,) = yield [call]
+    key = core.keys.session_key(session_id)
+    if record == 0 and isinstance(call, Script):  # load.lua found it unreadable and removed it
+        _unreadable("not a session record")
+        return None
     if not record:
         return None
-    session, meta = core.from_record(session_id, record, now)
+    try:
+        session, meta = core.from_record(session_id, record, now)
+    except SerializationError as exc:
+        _unreadable(str(exc))
+        yield [Command(("DEL", key))]
+        return None
     followup: Batch = []
     if isinstance(call, Command) and (session._ttl or session._deadline_ms is not None):
         # Not expected (such ids are marked), but GETEX used the default ttl: let save.lua fix it.
-        followup.append(Script("save", call.args[1:2], (now, core.ttl_ms, 0, 0)))
+        if session._expires_ms <= now:
+            yield [Command(("DEL", key))]
+            return None
+        followup.append(Script("save", (key,), core.save_args(now, [], [], False)))
     if core.index_due(meta, session, now):
         # At most once per ttl per session: keeps the user index alive under read-only traffic.
         if isinstance(call, Command):  # load.lua records the push itself
-            key = call.args[1:2]
-            followup.append(Script("save", key, (now, core.ttl_ms, 0, 1, _SET_INDEXED, now)))
+            followup.append(Script("save", (key,), core.save_args(now, [_SET_INDEXED, now], [], False)))
         followup.append(core.index_add(session, now))
     if followup:
         yield followup
     return session
+
+
+def _unreadable(reason: str) -> None:
+    # No id in the line: the key is a bearer token's twin.
+    logger.warning("removed a stored session that cannot be read (%s); serving a fresh session", reason)
 
 
 def touch(core: Core, session_id: str) -> Plan[bool]:
@@ -286,7 +340,7 @@ def save_outcome(core: Core, session: Session, drop_if_empty: bool = False) -> P
     now = core.now_ms()
     if session._is_new:
         if session._regenerate_requested:
-            session._id = new_session_id(slot_tag(session._id))
+            session._id = new_session_id(slot_tag(session._id), own_expiry=core.needs_own_expiry_id(session))
             session._regenerate_requested = False
         return Saved.STORED if (yield from _create(core, session, now)) else Saved.GONE
     pairs, deleted = core.changes(session, now)
@@ -295,22 +349,18 @@ def save_outcome(core: Core, session: Session, drop_if_empty: bool = False) -> P
     batch: Batch = []
     new_id = old_id
     if session._regenerate_requested:
-        new_id = new_session_id(slot_tag(old_id))
+        new_id = new_session_id(slot_tag(old_id), own_expiry=core.needs_own_expiry_id(session))
         keys.append(core.keys.session_key(new_id))
     stored_user, user = session._stored_user_id, session.user_id
     if stored_user is not None and (stored_user != user or new_id != old_id):
         batch.append(core.index_remove(stored_user, old_id))
-    n_set = len(pairs) // 2
-    args = (now, core.ttl_ms, int(drop_if_empty), n_set, *pairs, *deleted)
-    batch.insert(0, Script("save", tuple(keys), args))
+    batch.insert(0, Script("save", tuple(keys), core.save_args(now, pairs, deleted, drop_if_empty)))
     if user is not None and (user != stored_user or new_id != old_id):
         session._id = new_id  # index_add reads it
         batch.append(core.index_add(session, now))
         session._id = old_id
     replies = yield batch
-    expires = int(replies[0])
-    if expires == -1:
-        raise SessionError("session id collision on regenerate; nothing was stored")
+    expires = save_result(replies[0], core.config.max_size)
     if expires == 0:
         return Saved.GONE
     if expires == -2:
@@ -321,8 +371,20 @@ def save_outcome(core: Core, session: Session, drop_if_empty: bool = False) -> P
     return Saved.STORED
 
 
+def save_result(reply: Any, max_size: int) -> int:
+    """save.lua's reply: expires_ms when stored, 0 gone, -2 dropped for being empty. Raises
+    `SessionError` for an id collision (-1) and `SessionTooLarge` when the merged record would be
+    over `max_size` bytes ({-3, size}); nothing was stored then."""
+    if isinstance(reply, list):
+        raise SessionTooLarge(int(reply[1]), max_size)
+    expires = int(reply)
+    if expires == -1:
+        raise SessionError("session id collision on regenerate; nothing was stored")
+    return expires
+
+
 def _create(core: Core, session: Session, now: int) -> Plan[bool]:
-    encoded = {key: core.encode(session[key]) for key in session._data}
+    encoded = {key: core.encode(session[key]) for key in session}
     core._check_size(session, encoded)
     meta = {F.CREATED: str(session._created_ms)}
     if session._ttl:
@@ -395,10 +457,13 @@ def _peek_all(core: Core, session_ids: list[str], now: int) -> Plan[list[Session
     sessions: list[Session | None] = []
     for n, session_id in enumerate(session_ids):
         record, pttl = replies[2 * n], replies[2 * n + 1]
+        session = None
         if record and pttl >= 0:
-            sessions.append(core.from_record(session_id, record, now, pttl)[0])
-        else:
-            sessions.append(None)
+            with contextlib.suppress(SerializationError):  # unreadable: no session (a load removes it)
+                session = core.from_record(session_id, record, now, pttl)[0]
+        if session is not None and session._expires_ms <= now:
+            session = None  # past its deadline (absolute_ttl set since): the next load removes it
+        sessions.append(session)
     return sessions
 
 
@@ -430,39 +495,46 @@ def delete_user_sessions(core: Core, user_id: str, except_id: str | None) -> Pla
     return sum(int(r) for r in replies[:-1])
 
 
-def _parse_cursor(cursor: str | None) -> tuple[str, int]:
+def _parse_cursor(cursor: str | None) -> tuple[str, str]:
+    """(SCAN cursor, last id listed from that SCAN step) of a `list_sessions` cursor."""
     if cursor is None:
-        return "0", 0
-    scan, sep, skip = cursor.rpartition(":")
-    if not sep or not skip.isdigit():
+        return "0", ""
+    scan, sep, after = cursor.partition(":")
+    if not sep or not scan.isdigit() or (after and not is_valid_id(after)):
         raise ValueError(f"not a cursor from list_sessions: {cursor!r}")
-    return scan, int(skip)
+    return scan, after
 
 
 def list_sessions(core: Core, limit: int, cursor: str | None) -> Plan[SessionPage]:
-    """One page of sessions by SCAN (never KEYS): each session alive throughout appears."""
+    """One page of sessions by SCAN (never KEYS).
+
+    A page that ends inside one SCAN step resumes at that step, after the last id it listed (the
+    ids of a step are taken in sorted order), never by counting: a key that expires between two
+    pages shifts nothing, so every session alive for the whole walk is listed, and none twice
+    (unless Redis' own SCAN returns a key twice while its table shrinks).
+    """
     if limit < 1:
         raise ValueError("limit must be at least 1")
-    scan, skip = _parse_cursor(cursor)
+    scan, after = _parse_cursor(cursor)
     ids: list[str] = []
     next_cursor: str | None = None
     while True:
-        ((after, keys),) = yield [
+        ((following, keys),) = yield [
             Command(("SCAN", scan, "MATCH", core.keys.scan_pattern, "COUNT", max(limit, 10)))
         ]
-        after = after.decode() if isinstance(after, bytes) else str(after)
-        batch_ids = [i for i in map(core.keys.session_id, keys) if i is not None][skip:]
+        following = following.decode() if isinstance(following, bytes) else str(following)
+        step = sorted({i for i in map(core.keys.session_id, keys) if i is not None and i > after})
         room = limit - len(ids)
-        if len(batch_ids) > room:
-            ids += batch_ids[:room]
-            next_cursor = f"{scan}:{skip + room}"
+        if len(step) > room:
+            ids += step[:room]
+            next_cursor = f"{scan}:{ids[-1]}"
             break
-        ids += batch_ids
-        scan, skip = after, 0
-        if after == "0":
+        ids += step
+        scan, after = following, ""
+        if following == "0":
             break
         if len(ids) == limit:
-            next_cursor = f"{after}:0"
+            next_cursor = f"{following}:"
             break
     sessions = (yield from _peek_all(core, ids, core.now_ms())) if ids else []
     return SessionPage([s for s in sessions if s is not None], next_cursor)

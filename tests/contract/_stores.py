@@ -82,6 +82,10 @@ class SyncAsAsync:
     def round_trips(self) -> int:
         return self.inner.round_trips
 
+    @property
+    def _core(self) -> Any:
+        return self.inner._core
+
     def new_session(
         self,
         data: dict[str, Any] | None = None,
@@ -165,6 +169,25 @@ class Backend:
             members = cast(list[bytes], self.client.zrange(key, 0, -1))
             return {m.decode() for m in members}
         return {m.decode() for m in server_for(self.url).zsets.get(key, {})}
+
+    def put_raw(self, session_id: str, value: bytes, ttl_ms: int = 60_000) -> None:
+        """Store `value` as the record of `session_id`, as another program (or a bug) might."""
+        key = self.layout.session_key(session_id)
+        if self.client is not None:
+            self.client.set(key, value, px=ttl_ms)
+            return
+        server = server_for(self.url)
+        with server.lock:
+            server.strings[key] = value
+            server.expires[key] = server.clock() + ttl_ms
+
+    def has_key(self, session_id: str) -> bool:
+        key = self.layout.session_key(session_id)
+        if self.client is not None:
+            return bool(self.client.exists(key))
+        server = server_for(self.url)
+        with server.lock:
+            return server._alive(key)
 
 
 async def ttl_of(store: AnyStore, session_id: str) -> float:

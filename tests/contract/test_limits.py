@@ -176,3 +176,31 @@ async def test_sessions_really_expire(make_store: StoreFactory, backend: Backend
     assert backend.index_members("u1") == {keeper.id}
     assert {s.id for s in (await store.list_sessions()).sessions} == {keeper.id}
     assert await store.count() == 1
+
+
+async def test_max_size_holds_for_the_merged_record_not_only_the_requests_copy(
+    make_store: StoreFactory,
+) -> None:
+    store = make_store(max_size=1000)
+    session = await store.create({"a": 1})
+    first, second = await loaded(store, session.id), await loaded(store, session.id)
+    first["big1"] = "x" * 600  # each request's own copy stays under the limit...
+    second["big2"] = "y" * 600
+    assert await store.save(first)
+    with pytest.raises(SessionTooLarge) as caught:  # ...but the stored record would not
+        await store.save(second)
+    assert caught.value.size > 1000 and caught.value.max_size == 1000
+    stored = await loaded(store, session.id)
+    assert sorted(stored) == ["a", "big1"]  # nothing of the refused save was stored
+
+
+async def test_a_regenerate_refused_for_size_keeps_the_session_under_its_id(make_store: StoreFactory) -> None:
+    store = make_store(max_size=1000)
+    session = await store.create({"a": 1})
+    other = await loaded(store, session.id)
+    other["big1"] = "x" * 600
+    assert await store.save(other)
+    session["big2"] = "y" * 600
+    with pytest.raises(SessionTooLarge):
+        await store.regenerate(session)
+    assert sorted(await loaded(store, session.id)) == ["a", "big1"]

@@ -160,3 +160,29 @@ async def test_listing_is_per_prefix(make_store: StoreFactory, key_prefix: str) 
     assert await mine.count() == 3
     assert await theirs.count() == 1
     assert {s.id for s in (await mine.list_sessions()).sessions} == ours
+
+
+async def test_a_session_that_expires_mid_walk_hides_no_live_one(store: AnyStore) -> None:
+    """Pages that end inside one SCAN step resume after the last id listed, not by counting: a
+    listed session that disappears before the next page shifts nothing."""
+    created = {(await store.create({"n": n})).id for n in range(60)}
+    listed: list[str] = []
+    gone: set[str] = set()
+    page = await store.list_sessions(limit=3)
+    for _ in range(200):
+        listed += [s.id for s in page.sessions]
+        for session in page.sessions[:1]:  # the first of each page expires before the next one
+            assert await store.delete(session.id)
+            gone.add(session.id)
+        if page.next_cursor is None:
+            break
+        page = await store.list_sessions(limit=3, cursor=page.next_cursor)
+    assert page.next_cursor is None
+    assert len(listed) == len(set(listed)), "a session was listed twice"
+    assert created - gone <= set(listed), "a session alive for the whole walk was skipped"
+
+
+async def test_a_cursor_from_elsewhere_is_refused(store: AnyStore) -> None:
+    for bad in ["", "x", "12", "12:not-an-id", "a:"]:
+        with pytest.raises(ValueError):
+            await store.list_sessions(cursor=bad)

@@ -22,7 +22,7 @@ from redis_sessions import (
 
 pytestmark = pytest.mark.anyio
 
-SESSION_ID = "abcdABCD0123456789-_abcdef"
+SESSION_ID = "abcdABCD0123456789-_abcdefg"
 LIMIT_S = 2.5  # connect_timeout / command_timeout are 0.5 s: this allows for a retry or two
 
 

@@ -34,10 +34,10 @@ NOW = 1_700_000_000_000
 CREATED = NOW - 60_000
 TTL_MS = 100_000
 CONFIG = SessionConfig(secret_keys=["k"], key_prefix="p:", ttl=100, max_size=1000)
-SID = "abcdABCD0123456789-_abcdef"
-SID2 = "wxyzABCD0123456789-_abcdef"
-SID3 = "mnopABCD0123456789-_abcdef"
-OWN_SID = "7bcdABCD0123456789-_abcdef"  # a session with its own ttl or a deadline (see _ids)
+SID = "abcdABCD0123456789-_abcdefg"
+SID2 = "mnopABCD0123456789-_abcdefg"  # SID < SID2 < SID3: a SCAN step's ids are listed sorted
+SID3 = "wxyzABCD0123456789-_abcdefg"
+OWN_SID = "7bcd7BCD0123456789-_abcdefg"  # a session with its own ttl or a deadline (see _ids)
 
 
 def core(**overrides: Any) -> P.Core:
@@ -137,11 +137,13 @@ def save_args(call: P.Script) -> tuple[dict[str, Any], list[str]]:
     args = call.args
     assert args[0] == NOW
     assert args[1] == TTL_MS
-    assert args[2] == 0  # drop_if_empty: only the request policy asks for it
-    n_set = args[3]
-    pairs = args[4 : 4 + 2 * n_set]
+    assert args[2] == 0  # absolute_ttl_ms: none
+    assert args[3] == 1000  # max_size
+    assert args[4] == 0  # drop_if_empty: only the request policy asks for it
+    n_set = args[5]
+    pairs = args[6 : 6 + 2 * n_set]
     to_set = {pairs[i]: pairs[i + 1] for i in range(0, len(pairs), 2)}
-    return to_set, list(args[4 + 2 * n_set :])
+    return to_set, list(args[6 + 2 * n_set :])
 
 
 # -- the module itself -------------------------------------------------------------------------------
@@ -184,7 +186,7 @@ def test_load_of_a_session_with_own_expiry_rules_is_one_load_script() -> None:
     plan = P.load(CORE, OWN_SID)
     call = only_script(first(plan), "load")
     assert call.keys == (key(OWN_SID),)
-    assert call.args == (NOW, TTL_MS)
+    assert call.args == (NOW, TTL_MS, 0)
     session = finish(plan, [stored({"x": 1}, extra={F.TTL: 20_000})])
     assert session is not None
     assert session.expires_at == datetime.fromtimestamp((NOW + 20_000) / 1000, tz=timezone.utc)
@@ -212,7 +214,7 @@ def test_load_pushes_the_user_index_when_due() -> None:
     first(plan)
     mark, index = step(plan, [stored({"x": 1}, user="u1", indexed=None)])
     # GETEX cannot record the push: the save script does, never bringing back a gone session.
-    assert mark == P.Script("save", (key(SID),), (NOW, TTL_MS, 0, 1, F.META + F.INDEXED, NOW))
+    assert mark == P.Script("save", (key(SID),), (NOW, TTL_MS, 0, 1000, 0, 1, F.META + F.INDEXED, NOW))
     assert index == P.Script("index_add", (user_key("u1"),), (NOW, NOW + 2 * TTL_MS, SID))
     session = finish(plan, [NOW + TTL_MS, 1])
     assert session is not None
@@ -375,13 +377,14 @@ def test_save_of_an_unmodified_session_sends_no_fields() -> None:
     assert finish(plan, [NOW + TTL_MS]) is True
 
 
-def test_save_with_modified_true_rewrites_every_key() -> None:
-    session = loaded({"a": [1], "b": 2})
+def test_save_with_modified_true_writes_the_values_changed_in_place() -> None:
+    session = loaded({"a": [1], "b": 2, "c": [3]})
     session["a"].append(2)
+    assert session["c"] == [3]  # read, unchanged: not written
     session.modified = True
     plan = P.save(CORE, session)
     to_set, _ = save_args(only_script(first(plan), "save"))
-    assert to_set == {F.DATA + "a": b"[1,2]", F.DATA + "b": b"2"}
+    assert to_set == {F.DATA + "a": b"[1,2]"}
 
 
 def test_save_of_a_gone_session_reports_false_and_keeps_the_changes() -> None:
@@ -594,6 +597,20 @@ def test_list_sessions_pages_with_a_cursor_inside_one_scan_step() -> None:
     last = finish(rest, peek_replies(peeks))
     assert [s.id for s in last.sessions] == [SID3]
     assert last.next_cursor is None
+
+
+def test_list_sessions_resumes_after_the_last_id_so_an_expired_key_shifts_nothing() -> None:
+    plan = P.list_sessions(CORE, 2, None)
+    first(plan)
+    peeks = step(plan, [scan_reply(b"0", SID3, SID, SID2)])  # SCAN's order is not the id order
+    assert peeked_keys(peeks) == [key(SID), key(SID2)]
+    page = finish(plan, peek_replies(peeks))
+
+    rest = P.list_sessions(CORE, 2, page.next_cursor)
+    first(rest)
+    peeks = step(rest, [scan_reply(b"0", SID3, SID2)])  # SID expired between the two pages
+    assert peeked_keys(peeks) == [key(SID3)]  # counting would have skipped it: it moved up one
+    assert [s.id for s in finish(rest, peek_replies(peeks)).sessions] == [SID3]
 
 
 def test_list_sessions_follows_scan_steps_until_the_page_is_full() -> None:
