@@ -11,7 +11,7 @@ from typing import Any
 
 from redis_sessions import _http
 from redis_sessions.config import SessionConfig
-from redis_sessions.errors import BackendUnavailable
+from redis_sessions.errors import BackendUnavailable, ConfigError
 from redis_sessions.session import Session
 from redis_sessions.store import AsyncSessionStore
 
@@ -26,13 +26,20 @@ ASGIApp = Callable[[Scope, Receive, Send], Awaitable[None]]
 _UNAVAILABLE_BODY = b"Service Unavailable: session store unreachable"
 
 
+_UNSET: Any = object()
+
+
 class SessionMiddleware:
     """Server-side sessions in Redis for any ASGI app.
 
     Give a `config` (a store is built from it) or a ready `store` (shared with your own code, e.g. to
-    list a user's sessions); with neither, `SessionConfig.from_env()`. A request with a valid cookie
-    costs one round trip (load and slide the TTL); one that writes, at most two; one without a
-    cookie that writes nothing, none. While Redis is unreachable, requests get a 503.
+    list a user's sessions); or Starlette's own keyword arguments (`secret_key`, `session_cookie`,
+    `max_age` in seconds, None for a cookie that ends with the browser, `path`, `same_site`,
+    `https_only`, `domain`, `partitioned`) with the Redis URL from `url` or ``REDIS_URL``, so that
+    replacing the import of Starlette's `SessionMiddleware` is the only change; with none of these,
+    `SessionConfig.from_env()`. A request with a valid cookie costs one round trip (load and slide
+    the TTL); one that writes, at most two; one without a cookie that writes nothing, none. While
+    Redis is unreachable, requests get a 503. Raises `ConfigError` for bad or conflicting settings.
     """
 
     def __init__(
@@ -40,13 +47,33 @@ class SessionMiddleware:
         app: ASGIApp,
         config: SessionConfig | None = None,
         store: AsyncSessionStore | None = None,
+        *,
+        url: str | None = None,
+        secret_key: Any = None,
+        session_cookie: str | None = None,
+        max_age: int | None = _UNSET,
+        path: str | None = None,
+        same_site: str | None = None,
+        https_only: bool | None = None,
+        domain: str | None = None,
+        partitioned: bool = False,
     ) -> None:
+        if config is not None and not isinstance(config, SessionConfig):
+            secret_key, config = config, None  # Starlette's positional secret_key
+        dropin = _starlette_options(
+            url, secret_key, session_cookie, max_age, path, same_site, https_only, domain
+        )
+        if dropin and (config is not None or store is not None):
+            raise ConfigError("secret_key", "give Starlette's arguments, or config= / store=, not both")
+        if dropin:
+            config = SessionConfig.from_env(**dropin)
         self.app = app
         self._owns_store = store is None
         self.store = store if store is not None else AsyncSessionStore(config or SessionConfig.from_env())
         self.config = self.store.config
-        self._cookie_prefix = self.config.cookie_name.encode() + b"="
-        self._set_cookie = _http.SetCookieHeader(self.config)
+        self._set_cookie = _http.SetCookieHeader(
+            self.config, persistent=max_age is not None, partitioned=partitioned
+        )
         self._outage = _http.OutageLog()
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
@@ -56,16 +83,15 @@ class SessionMiddleware:
             await self.app(scope, receive, send)
             return
         store = self.store
-        session_id = store.signer.unsign(self._cookie(scope))
+        cookie = _http.verified_cookie(store.signer, _cookie_header(scope), self.config.cookie_name)
         try:
-            session = await store.get(session_id) if session_id else None
+            scope["session"] = await store.open_request(cookie)
         except BackendUnavailable as exc:
             self._outage.failed(exc)
             await _unavailable(scope, send)
             return
-        if session_id:
+        if cookie is not None:
             self._outage.succeeded()
-        scope["session"] = session if session is not None else store.new_session()
 
         if scope["type"] == "websocket":
             await self.app(scope, receive, send)
@@ -82,16 +108,21 @@ class SessionMiddleware:
             if replaced:
                 return  # the app's response was replaced by a 503
             if message["type"] == "http.response.start":
+                session = scope["session"]
                 try:
-                    cookie = await self._finish(scope["session"])
+                    cookie = await self._finish(session)
                 except BackendUnavailable as exc:
                     self._outage.failed(exc)
                     replaced = True
                     await _unavailable(scope, send)
                     return
-                if cookie is not None:
-                    header = (b"set-cookie", self._set_cookie(cookie))
-                    message["headers"] = [*message.get("headers", ()), header]
+                if cookie is not None or session._accessed:
+                    headers = list(message.get("headers", ()))
+                    if cookie is not None:
+                        headers.append((b"set-cookie", self._set_cookie(cookie)))
+                    if session._accessed:
+                        _vary_cookie(headers)
+                    message["headers"] = headers
             await send(message)
 
         await self.app(scope, receive, send_with_cookie)
@@ -113,18 +144,57 @@ class SessionMiddleware:
             self._outage.succeeded()  # only a real answer from the store says it is back
         return cookie
 
-    def _cookie(self, scope: Scope) -> str | None:
-        prefix = self._cookie_prefix
-        for name, value in scope["headers"]:
-            if name == b"cookie":
-                for part in value.split(b";"):
-                    part = part.strip()
-                    if part.startswith(prefix):
-                        try:
-                            return str(part[len(prefix) :].decode("ascii"))
-                        except UnicodeDecodeError:
-                            return None
-        return None
+
+def _starlette_options(
+    url: str | None,
+    secret_key: Any,
+    session_cookie: str | None,
+    max_age: int | None,
+    path: str | None,
+    same_site: str | None,
+    https_only: bool | None,
+    domain: str | None,
+) -> dict[str, Any]:
+    """`SessionConfig` fields for Starlette's `SessionMiddleware` arguments that were given."""
+    options: dict[str, Any] = {}
+    if url is not None:
+        options["url"] = url
+    if secret_key is not None:
+        options["secret_keys"] = [str(secret_key)]  # a str, or Starlette's `Secret`
+    for name, value in (
+        ("cookie_name", session_cookie),
+        ("cookie_path", path),
+        ("cookie_samesite", same_site),
+        ("cookie_secure", https_only),
+        ("cookie_domain", domain),
+    ):
+        if value is not None:
+            options[name] = value
+    if max_age is not _UNSET and max_age is not None:
+        options["ttl"] = max_age
+    if (options or max_age is None) and "secret_keys" not in options:
+        raise ConfigError("secret_key", "Starlette's arguments need secret_key (it signs the cookie)")
+    return options
+
+
+def _cookie_header(scope: Scope) -> str | None:
+    """The request's ``Cookie`` header (several, as HTTP/2 may send them, joined by ``; ``)."""
+    found = None
+    for name, value in scope["headers"]:
+        if name == b"cookie":
+            text = value.decode("latin-1")
+            found = text if found is None else f"{found}; {text}"
+    return found
+
+
+def _vary_cookie(headers: list[tuple[bytes, bytes]]) -> None:
+    """Add ``Cookie`` to the response's ``Vary`` header (as Starlette does for an accessed session)."""
+    for n, (name, value) in enumerate(headers):
+        if name.lower() == b"vary":
+            if b"cookie" not in value.lower() and value.strip() != b"*":
+                headers[n] = (name, value + b", Cookie")
+            return
+    headers.append((b"vary", b"Cookie"))
 
 
 async def _unavailable(scope: Scope, send: Send) -> None:
@@ -152,6 +222,7 @@ def get_session(request_or_scope: Any) -> Session:
     session = scope.get("session")
     if not isinstance(session, Session):
         raise LookupError("no redis_sessions session here: is SessionMiddleware installed?")
+    session.mark_accessed()
     return session
 
 

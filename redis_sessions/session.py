@@ -1,8 +1,10 @@
-"""`Session`: a dict-like view of one session that remembers which keys changed since it was loaded."""
+"""`Session`: the dict of one session's data, remembering which keys changed since it was loaded."""
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterator, MutableMapping
+import copy
+
+from collections.abc import Callable, ItemsView, Iterator, ValuesView
 from datetime import datetime, timezone
 from typing import Any
 
@@ -13,19 +15,26 @@ def _utc(ms: int) -> datetime:
     return datetime.fromtimestamp(ms / 1000, tz=timezone.utc)
 
 
-class Session(MutableMapping[str, Any]):
+_MISSING: Any = object()
+
+
+class Session(dict[str, Any]):
     """The data of one session (string keys, serializable values) plus its metadata.
 
-    Saves send only what changed: keys set and keys deleted since load. Mutating a nested value
-    in place (``session["cart"].append(x)``) is not seen: reassign the key, or set
-    ``session.modified = True`` to rewrite every key.
+    A `dict`, so it goes wherever a dict does (``json.dumps(session)``, Starlette's
+    ``JSONResponse(request.session)``, ``session |= {...}``), as Starlette's own session is. Values
+    are decoded from the stored form when first read. Saves send only what changed: keys set and
+    keys deleted since load. Mutating a nested value in place (``session["cart"].append(x)``) is not
+    seen by itself: reassign the key, or set ``session.modified = True`` and the save writes the
+    values that changed in place (as Flask and Django mean it).
     """
 
     __slots__ = (
+        "_accessed",
         "_accessed_ms",
         "_clear_requested",
+        "_cookie_signed_s",
         "_created_ms",
-        "_data",
         "_deadline_ms",
         "_decode",
         "_deleted",
@@ -60,8 +69,8 @@ class Session(MutableMapping[str, Any]):
     ) -> None:
         """`data` holds values, or with `decode`, stored values (text) that are decoded when first read
         (a request decodes only the keys it reads)."""
+        dict.__init__(self, data)
         self._id = session_id
-        self._data = data
         self._decode = decode
         self._undecoded: set[str] = set(data) if decode is not None else set()
         self._read: dict[str, str] = {}  # stored text of the values decoded since load
@@ -80,50 +89,134 @@ class Session(MutableMapping[str, Any]):
         self._expiry_changed = False
         self._regenerate_requested = False
         self._clear_requested = False
+        self._accessed = False
+        self._cookie_signed_s: int | None = None  # when the browser's cookie was signed (epoch s)
 
-    # -- mapping -------------------------------------------------------------------------------
+    # -- mapping: every dict method that reads a value decodes it, every one that writes records it
     def __getitem__(self, key: str) -> Any:
-        value = self._data[key]
+        value = dict.__getitem__(self, key)
         if key in self._undecoded:
             assert self._decode is not None
             self._read[key] = value
-            value = self._data[key] = self._decode(value)
+            value = self._decode(value)
+            dict.__setitem__(self, key, value)
             self._undecoded.discard(key)
         return value
+
+    def get(self, key: str, default: Any = None) -> Any:
+        return self[key] if dict.__contains__(self, key) else default
 
     def __setitem__(self, key: str, value: Any) -> None:
         if not isinstance(key, str):
             raise TypeError(f"session keys are strings, got {type(key).__name__}")
-        self._data[key] = value
+        dict.__setitem__(self, key, value)
         self._undecoded.discard(key)
         self._set.add(key)
         self._deleted.discard(key)
 
     def __delitem__(self, key: str) -> None:
-        del self._data[key]
+        dict.__delitem__(self, key)
         self._undecoded.discard(key)
         self._set.discard(key)
         if key in self._stored_keys:
             self._deleted.add(key)
 
     def __iter__(self) -> Iterator[str]:
-        return iter(self._data)
+        # Defined here so that dict(session) and {**session} read values through __getitem__
+        # (CPython copies a dict subclass' storage directly only when it keeps dict's __iter__).
+        return dict.__iter__(self)
 
-    def __len__(self) -> int:
-        return len(self._data)
+    def _decode_all(self) -> None:
+        for key in list(self._undecoded):
+            self[key]
 
-    def __contains__(self, key: object) -> bool:
-        return key in self._data
+    def items(self) -> ItemsView[str, Any]:  # type: ignore[override]
+        self._decode_all()
+        return dict.items(self)
+
+    def values(self) -> ValuesView[Any]:  # type: ignore[override]
+        self._decode_all()
+        return dict.values(self)
+
+    def copy(self) -> dict[str, Any]:
+        """A plain dict of the decoded data (so are `copy.copy` and `copy.deepcopy` of a session)."""
+        return dict(self.items())
+
+    def __copy__(self) -> dict[str, Any]:
+        return self.copy()
+
+    def __deepcopy__(self, memo: dict[int, Any]) -> dict[str, Any]:
+        return copy.deepcopy(self.copy(), memo)
+
+    def __eq__(self, other: object) -> bool:
+        self._decode_all()
+        if isinstance(other, Session):
+            other._decode_all()
+        return dict.__eq__(self, other)
+
+    def __ne__(self, other: object) -> bool:
+        return not self == other
+
+    __hash__ = None
+
+    def pop(self, key: str, default: Any = _MISSING) -> Any:
+        if not dict.__contains__(self, key):
+            if default is _MISSING:
+                raise KeyError(key)
+            return default
+        value = self[key]
+        del self[key]
+        return value
+
+    def popitem(self) -> tuple[str, Any]:
+        if not self:
+            raise KeyError("popitem(): session is empty")
+        key = next(reversed(dict.keys(self)))
+        return key, self.pop(key)
+
+    def setdefault(self, key: str, default: Any = None) -> Any:
+        if dict.__contains__(self, key):
+            return self[key]
+        self[key] = default
+        return default
+
+    def update(self, *args: Any, **kwargs: Any) -> None:
+        for key, value in dict(*args, **kwargs).items():
+            self[key] = value
+
+    def __ior__(self, other: Any) -> Session:  # type: ignore[override]
+        self.update(other)
+        return self
+
+    def __or__(self, other: Any) -> dict[str, Any]:  # type: ignore[override]
+        if not isinstance(other, dict):
+            return NotImplemented
+        return {**self.copy(), **other}
+
+    def __ror__(self, other: Any) -> dict[str, Any]:  # type: ignore[override]
+        if not isinstance(other, dict):
+            return NotImplemented
+        return {**other, **self.copy()}
 
     def clear(self) -> None:
-        self._deleted.update(k for k in self._data if k in self._stored_keys)
-        self._data.clear()
+        self._deleted.update(k for k in self if k in self._stored_keys)
+        dict.clear(self)
         self._undecoded.clear()
         self._set.clear()
 
     def __repr__(self) -> str:
         # Never the full id in logs or tracebacks.
-        return f"<Session {self._id[:8]}… keys={sorted(self._data)!r} user_id={self._user_id!r}>"
+        return f"<Session {self._id[:8]}… keys={sorted(self)!r} user_id={self._user_id!r}>"
+
+    def mark_accessed(self) -> None:
+        """Note that the request used the session (Starlette's ``request.session`` calls it): the
+        response then carries ``Vary: Cookie``."""
+        self._accessed = True
+
+    @property
+    def accessed(self) -> bool:
+        """True once the request used the session (``Vary: Cookie``)."""
+        return self._accessed
 
     # -- metadata ------------------------------------------------------------------------------
     @property
@@ -164,7 +257,8 @@ class Session(MutableMapping[str, Any]):
 
     @property
     def modified(self) -> bool:
-        """True when a save has something to write. Set True after mutating a nested value."""
+        """True when a save may have something to write. Set True after mutating a nested value in
+        place: the save then finds the values read since load that changed and writes only them."""
         return bool(
             self._set
             or self._deleted
@@ -184,8 +278,6 @@ class Session(MutableMapping[str, Any]):
     # -- used by the store ---------------------------------------------------------------------
     def _changes(self) -> tuple[dict[str, Any], set[str]]:
         """Keys to write (with values) and stored keys to remove."""
-        if self._rewrite:
-            return {k: self[k] for k in self._data}, set(self._stored_keys - self._data.keys())
         return {k: self[k] for k in self._set}, set(self._deleted)
 
     def _changed_in_place(self, encode: Callable[[Any], bytes]) -> list[str]:
@@ -194,12 +286,12 @@ class Session(MutableMapping[str, Any]):
         return [
             key
             for key, text in self._read.items()
-            if key not in self._set and key in self._data and encode(self._data[key]) != blob_of(text)
+            if key not in self._set and key in self and encode(dict.__getitem__(self, key)) != blob_of(text)
         ]
 
     def _mark_saved(self, expires_ms: int, accessed_ms: int) -> None:
         self._is_new = False
-        self._stored_keys = frozenset(self._data)
+        self._stored_keys = frozenset(self)
         self._stored_user_id = self._user_id
         self._set.clear()
         self._deleted.clear()

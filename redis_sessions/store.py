@@ -27,8 +27,9 @@ T = TypeVar("T")
 class _Base:
     def __init__(self, config: SessionConfig, *, clock: Callable[[], int] | None = None) -> None:
         self.config = config
-        self.signer = SessionIdSigner(config.secret_keys)
         self._core = P.Core(config, clock) if clock else P.Core(config)
+        # Cookies carry the time they were signed: the store's clock, as the request policy reads it.
+        self.signer = SessionIdSigner(config.secret_keys, clock=lambda: self._core.now_ms() / 1000)
 
     def new_session(
         self,
@@ -122,6 +123,9 @@ class SessionStore(_Base):
 
     def delete_many(self, session_ids: Iterable[str]) -> int:
         return sum(self._run(P.gather(P.delete(self._core, i) for i in session_ids)))
+
+    def open_request(self, cookie_value: str | None) -> Session:
+        return self._run(_http.begin(self._core, self.signer, cookie_value))
 
     def finish_request(self, session: Session) -> CookieSpec | None:
         return self._run(_http.finish(self._core, self.signer, session))
@@ -248,6 +252,12 @@ class AsyncSessionStore(_Base):
     async def delete_many(self, session_ids: Iterable[str]) -> int:
         """Delete several sessions in one round trip; returns how many existed."""
         return sum(await self._run(P.gather(P.delete(self._core, i) for i in session_ids)))
+
+    async def open_request(self, cookie_value: str | None) -> Session:
+        """Open a request's session, as `redis_sessions._http.begin`: the session a verified
+        cookie value names, loaded and slid (one round trip), else a new unsaved one; for framework
+        integrations. Raises `BackendUnavailable` while the store cannot answer."""
+        return await self._run(_http.begin(self._core, self.signer, cookie_value))
 
     async def finish_request(self, session: Session) -> CookieSpec | None:
         """Carry out the request policy of `redis_sessions._http.finish` at the end of a request

@@ -42,7 +42,7 @@ class FlaskSession(Session, SessionMixin):
 
     @property
     def permanent(self) -> bool:
-        if PERMANENT_KEY not in self._data:  # not through `get`: a miss there raises and catches
+        if not dict.__contains__(self, PERMANENT_KEY):  # not `in`: that marks the session accessed
             return self.permanent_default
         return bool(self[PERMANENT_KEY])
 
@@ -81,7 +81,6 @@ class RedisSessionInterface(SessionInterface):
         self.store = store
         config = store.config
         self._cookie_name = config.cookie_name
-        self._cookie_prefix = config.cookie_name + "="
         self._cookie_attributes: dict[str, Any] = {
             "path": config.cookie_path,
             "domain": config.cookie_domain,
@@ -95,29 +94,26 @@ class RedisSessionInterface(SessionInterface):
     # -- Flask's SessionInterface -------------------------------------------------------------
     def open_session(self, app: Flask, request: Request) -> FlaskSession:
         store = self.store
-        header = request.environ.get("HTTP_COOKIE")
-        value = _cookie_value(header, self._cookie_prefix) if header else None
-        session_id = store.signer.unsign(value) if value else None
-        if session_id is not None:
-            try:
-                session = store.get(session_id)
-            except BackendUnavailable as exc:
-                self._outage.failed(exc)
-                request.environ[UNREACHABLE] = True  # for `refuse_while_unreachable`
-                unreachable = self._new_session()
-                unreachable.store_unreachable = True
-                return unreachable
-            self._outage.succeeded()
-            if session is not None:
-                return session  # type: ignore[return-value]
-        return self._new_session()
+        cookie = _http.verified_cookie(store.signer, request.environ.get("HTTP_COOKIE"), self._cookie_name)
+        if cookie is None:
+            return self._new_session()
+        try:
+            session = store.open_request(cookie)
+        except BackendUnavailable as exc:
+            self._outage.failed(exc)
+            request.environ[UNREACHABLE] = True  # for `refuse_while_unreachable`
+            unreachable = self._new_session()
+            unreachable.store_unreachable = True
+            return unreachable
+        self._outage.succeeded()
+        return session  # type: ignore[return-value]
 
     def save_session(self, app: Flask, session: SessionMixin, response: Response) -> None:
         if not isinstance(session, FlaskSession) or session.store_unreachable:
             return
         if session.accessed:
             _vary_cookie(response)
-        prepare(self.store, session)
+        prepare(session)
         changed = session.modified or session._regenerate_requested or session._clear_requested
         permanent = session.permanent
         if not (
@@ -159,31 +155,13 @@ class RedisSessionInterface(SessionInterface):
         return spec
 
 
-def prepare(store: SessionStore, session: FlaskSession) -> None:
-    """Before saving: find the keys a handler changed in place (when it set ``modified``), and
-    bind the Flask-Login user (``_user_id``) to the per-user index, with a fresh id at login."""
-    if session._rewrite:
-        session._rewrite = False
-        session._set.update(session._changed_in_place(store._core.encode))
+def prepare(session: FlaskSession) -> None:
+    """Before saving: bind the Flask-Login user (``_user_id``) to the per-user index, or unbind it
+    at logout; the request policy then gives the session a fresh id (session fixation)."""
     if LOGIN_USER_KEY in session._set:
-        user_id = str(session[LOGIN_USER_KEY])
-        if user_id != session._stored_user_id and not session._is_new:
-            _http.request_regenerate(session)  # logged in: a fresh id (session fixation)
-        session.user_id = user_id
+        session.user_id = str(session[LOGIN_USER_KEY])
     elif LOGIN_USER_KEY in session._deleted:  # logged out
         session.user_id = None
-
-
-def _cookie_value(header: str, prefix: str) -> str | None:
-    """The value of the first cookie that `prefix` (``name=``) starts in a ``Cookie`` header; our
-    values are plain tokens, so no unquoting (anything else then fails to unsign: no session)."""
-    if prefix not in header:
-        return None
-    for part in header.split(";"):
-        part = part.strip()
-        if part.startswith(prefix):
-            return part[len(prefix) :]
-    return None
 
 
 def _vary_cookie(response: Response) -> None:

@@ -92,6 +92,12 @@ async def regenerate(request: Request) -> JSONResponse:
     return _data(request)
 
 
+async def bind(request: Request) -> JSONResponse:
+    body = await request.json()
+    get_session(request).user_id = body["user"]
+    return _data(request)
+
+
 async def login(request: Request) -> JSONResponse:
     body = await request.json()
     session = regenerate_session(request)
@@ -133,6 +139,7 @@ ROUTES: list[tuple[str, Callable[[Request], Any], str]] = [
     ("/logout", logout, "POST"),
     ("/regenerate", regenerate, "POST"),
     ("/login", login, "POST"),
+    ("/bind", bind, "POST"),
 ]
 
 
@@ -182,7 +189,7 @@ class StarletteDriver:
         except ValueError:
             body = response.text
         cookies = iter_set_cookie(iter(response.headers.get_list("set-cookie")))
-        return Reply(response.status_code, body, cookies, elapsed)
+        return Reply(response.status_code, body, cookies, elapsed, response.headers.get("vary"))
 
     @staticmethod
     def _headers(cookie_header: bytes | None) -> dict[str, bytes]:

@@ -15,6 +15,7 @@ plugs in by implementing `ClientDriver` and a site factory that serves these rou
 ``POST /logout``          the framework's "clear this session" call (ASGI: ``clear_session``)
 ``POST /regenerate``      the framework's "new id, same data" call (ASGI: ``regenerate_session``)
 ``POST /login``           ``{"user": ...}``: regenerate, then bind the session to that user id
+``POST /bind``            ``{"user": ...}``: bind (or change) the user id only, no explicit regenerate
 ========================  ==========================================================================
 """
 
@@ -68,6 +69,7 @@ class Reply:
     body: Any
     set_cookies: tuple[SetCookie, ...]
     elapsed: float = 0.0
+    vary: str | None = None  # the response's Vary header
 
     def cookie(self, name: str) -> SetCookie | None:
         """The one ``Set-Cookie`` for `name`, or None (two for one name is itself a failure)."""

@@ -109,6 +109,11 @@ def build_app(config: SessionConfig, clock: Callable[[], int] | None = None) -> 
         regenerate_session().user_id = request.get_json()["user"]
         return data()
 
+    @app.post("/bind")
+    def bind() -> Any:
+        get_session().user_id = request.get_json()["user"]
+        return data()
+
     return app
 
 
@@ -132,9 +137,8 @@ class FlaskDriver:
             body: Any = response.get_json(silent=False) if response.is_json else response.get_data(True)
         finally:
             response.close()
-        return Reply(
-            response.status_code, body, iter_set_cookie(iter(response.headers.getlist("Set-Cookie"))), elapsed
-        )
+        cookies = iter_set_cookie(iter(response.headers.getlist("Set-Cookie")))
+        return Reply(response.status_code, body, cookies, elapsed, response.headers.get("Vary"))
 
     def get(self, path: str, *, cookie_header: bytes | None = None) -> Reply:
         return self._call("GET", path, None, cookie_header)

@@ -3,6 +3,7 @@
 
 from __future__ import annotations
 
+import json
 from collections.abc import AsyncIterator, Callable, Iterator, MutableMapping
 from contextlib import asynccontextmanager
 from typing import Any
@@ -276,3 +277,101 @@ def test_middleware_closes_the_store_it_built_on_shutdown() -> None:
             assert others() == 1  # the middleware's pool holds a connection while serving
         probe.close()
     assert open_after_shutdown == [0]
+
+
+# -- Starlette's own arguments, and request.session used as Starlette users use it ---------------------
+def test_starlettes_own_arguments_work_with_the_redis_url_from_the_environment(
+    monkeypatch: pytest.MonkeyPatch, redis_url: str, key_prefix: str
+) -> None:
+    from starlette.datastructures import Secret
+
+    monkeypatch.setenv("REDIS_URL", redis_url)
+    monkeypatch.setenv("SESSION_KEY_PREFIX", key_prefix)
+    app = counter_app("starlette")
+    app.add_middleware(
+        SessionMiddleware,
+        secret_key=Secret(SECRET),
+        session_cookie="sid",
+        max_age=600,
+        path="/",
+        same_site="strict",
+        https_only=True,
+        partitioned=True,
+    )
+    with TestClient(AfterShutdown(app), base_url="https://testserver") as client:
+        first = client.get("/count")
+        cookie = SetCookie.parse(first.headers["set-cookie"])
+        assert (cookie.name, cookie.attrs["samesite"]) == ("sid", "Strict")
+        assert 599 <= cookie.max_age <= 600
+        assert {"secure", "httponly", "partitioned"} <= set(cookie.attrs)
+        assert [client.get("/count").json()["n"] for _ in range(2)] == [2, 3]
+        store = middleware_of(app).store
+        assert store.config.url == redis_url
+        session_id = store.signer.unsign(cookie.value)
+        assert session_id is not None
+    with SessionStore(store.config) as inspector:  # in Redis, not in the process
+        stored = inspector.get(session_id)
+        assert stored is not None and dict(stored) == {"n": 3}
+
+
+def test_a_url_argument_and_max_age_none_give_a_browser_session_cookie(
+    redis_url: str, key_prefix: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("SESSION_KEY_PREFIX", key_prefix)
+    monkeypatch.delenv("REDIS_URL", raising=False)
+    app = counter_app("fastapi")
+    app.add_middleware(SessionMiddleware, url=redis_url, secret_key=SECRET, max_age=None)
+    with TestClient(AfterShutdown(app)) as client:
+        cookie = SetCookie.parse(client.get("/count").headers["set-cookie"])
+        assert "max-age" not in cookie.attrs  # ends with the browser; Redis still expires it
+        assert client.get("/count").json()["n"] == 2
+        assert middleware_of(app).store.config.url == redis_url
+
+
+def test_starlette_arguments_and_a_config_together_are_refused(
+    make_config: Callable[..., SessionConfig],
+) -> None:
+    from redis_sessions import ConfigError
+
+    with pytest.raises(ConfigError, match="secret_key"):
+        SessionMiddleware(counter_app("starlette"), config=make_config(), secret_key=SECRET)
+    with pytest.raises(ConfigError, match="secret_key"):
+        SessionMiddleware(counter_app("starlette"), session_cookie="sid")
+
+
+async def dict_uses(request: Request) -> JSONResponse:
+    """What Starlette users do with request.session, which is a dict there."""
+    session = request.session
+    session |= {"a": 1, "b": [1, 2]}
+    session.setdefault("c", "three")
+    session.setdefault("a", "not this")
+    last = session.popitem()
+    encoded = json.dumps(session, sort_keys=True)
+    merged = session | {"z": 0}
+    return JSONResponse({"session": session, "json": encoded, "last": list(last), "merged": merged})
+
+
+async def dict_read(request: Request) -> JSONResponse:
+    return JSONResponse(request.session)  # a plain JSONResponse of the session
+
+
+@pytest.mark.parametrize("theirs_or_ours", ["starlette", "ours"])
+def test_request_session_is_a_dict_as_with_starlette(
+    theirs_or_ours: str, make_config: Callable[..., SessionConfig]
+) -> None:
+    app = Starlette(routes=[Route("/use", dict_uses), Route("/read", dict_read)])
+    if theirs_or_ours == "starlette":
+        app.add_middleware(StarletteSessionMiddleware, secret_key=SECRET)
+    else:
+        app.add_middleware(SessionMiddleware, config=make_config())
+    with TestClient(AfterShutdown(app) if theirs_or_ours == "ours" else app) as client:
+        used = client.get("/use")
+        read = client.get("/read")
+    assert used.json() == {
+        "session": {"a": 1, "b": [1, 2]},
+        "json": '{"a": 1, "b": [1, 2]}',
+        "last": ["c", "three"],
+        "merged": {"a": 1, "b": [1, 2], "z": 0},
+    }
+    assert read.json() == {"a": 1, "b": [1, 2]}  # decoded values, as stored
+    assert "cookie" in read.headers["vary"].lower()

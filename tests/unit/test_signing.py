@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import hashlib
 import string
 from typing import Any
 
@@ -11,11 +12,20 @@ from hypothesis import strategies as st
 
 from redis_sessions import SessionIdSigner
 from redis_sessions._ids import new_session_id
+from redis_sessions.signing import SignedId
 
 KEY = "current-key-0123456789"
 OLD_KEY = "old-key-9876543210"
-SESSION_ID = "abcdABCD0123456789-_abcdef"  # the shape of an id: 26 url-safe characters
-signer = SessionIdSigner([KEY])
+SESSION_ID = "abcdABCD0123456789-_abcdefg"  # the shape of an id: 27 url-safe characters
+SIGNED_AT = 1_700_000_000
+
+
+def make_signer(keys: Any) -> SessionIdSigner:
+    """A signer whose clock stands still, so that signatures can be compared."""
+    return SessionIdSigner(keys, clock=lambda: SIGNED_AT)
+
+
+signer = make_signer([KEY])
 SIGNED = signer.sign(SESSION_ID)
 
 ids = st.builds(new_session_id)
@@ -24,14 +34,15 @@ keys = st.text(min_size=1, max_size=40)
 
 def test_round_trip() -> None:
     assert signer.unsign(SIGNED) == SESSION_ID
+    assert signer.verify(SIGNED) == SignedId(SESSION_ID, SIGNED_AT)
     assert SIGNED.isascii()
     assert SIGNED.startswith(SESSION_ID)
     assert SIGNED != SESSION_ID
 
 
 def test_signing_is_deterministic_per_key() -> None:
-    assert SessionIdSigner([KEY]).sign(SESSION_ID) == SIGNED
-    assert SessionIdSigner([OLD_KEY]).sign(SESSION_ID) != SIGNED
+    assert make_signer([KEY]).sign(SESSION_ID) == SIGNED
+    assert make_signer([OLD_KEY]).sign(SESSION_ID) != SIGNED
 
 
 def test_cookie_value_is_cookie_safe() -> None:
@@ -41,7 +52,7 @@ def test_cookie_value_is_cookie_safe() -> None:
 
 @given(session_id=ids, key=keys)
 def test_round_trip_any_id_and_key(session_id: str, key: str) -> None:
-    one = SessionIdSigner([key])
+    one = make_signer([key])
     assert one.unsign(one.sign(session_id)) == session_id
 
 
@@ -53,7 +64,12 @@ def tampered_values() -> dict[str, str]:
     sep = SIGNED.index(".")
     sig = SIGNED[sep + 1 :]
     other_id = new_session_id()
+    stamp, signature = sig.split(".")
     return {
+        "time changed": f"{SESSION_ID}.{stamp[:-1]}{flip(stamp[-1])}.{signature}",
+        "time dropped": f"{SESSION_ID}.{signature}",
+        "time of another cookie": f"{SESSION_ID}.{stamp[::-1]}.{signature}",
+        "time padded": f"{SESSION_ID}.A{stamp}.{signature}",
         "signature char changed": SIGNED[:-1] + flip(SIGNED[-1]),
         "first signature char changed": SIGNED[: sep + 1] + flip(sig[0]) + sig[1:],
         "id char changed": flip(SIGNED[0]) + SIGNED[1:],
@@ -75,7 +91,6 @@ def tampered_values() -> dict[str, str]:
         "inner space": SIGNED[:10] + " " + SIGNED[10:],
         "quoted": f'"{SIGNED}"',
         "doubled": SIGNED + SIGNED,
-        "signed twice": signer.sign(SIGNED),
         "extra dot part": SIGNED + ".x",
         "standard base64 alphabet": SIGNED.replace("-", "+").replace("_", "/"),
         "non-ASCII char": SIGNED[:-1] + "é",
@@ -107,14 +122,14 @@ def test_non_strings_give_none(value: Any) -> None:
 
 
 def test_unknown_key_gives_none() -> None:
-    stranger = SessionIdSigner(["some-other-key"])
+    stranger = make_signer(["some-other-key"])
     assert stranger.unsign(SIGNED) is None
     assert signer.unsign(stranger.sign(SESSION_ID)) is None
 
 
 def test_key_rotation_first_key_signs_all_verify() -> None:
-    old = SessionIdSigner([OLD_KEY])
-    rotated = SessionIdSigner([KEY, OLD_KEY])
+    old = make_signer([OLD_KEY])
+    rotated = make_signer([KEY, OLD_KEY])
     signed_before_rotation = old.sign(SESSION_ID)
 
     assert rotated.unsign(signed_before_rotation) == SESSION_ID
@@ -125,7 +140,7 @@ def test_key_rotation_first_key_signs_all_verify() -> None:
 
 
 def test_key_order_decides_who_signs() -> None:
-    assert SessionIdSigner([OLD_KEY, KEY]).sign(SESSION_ID) == SessionIdSigner([OLD_KEY]).sign(SESSION_ID)
+    assert make_signer([OLD_KEY, KEY]).sign(SESSION_ID) == make_signer([OLD_KEY]).sign(SESSION_ID)
 
 
 @given(value=st.text())
@@ -154,6 +169,32 @@ def test_any_suffix_is_rejected(session_id: str, suffix: str) -> None:
     assert signer.unsign(signer.sign(session_id) + suffix) is None
 
 
+@pytest.mark.parametrize("value", ["", "short", SESSION_ID + "x", SIGNED, "é" * 27, None, 42], ids=repr)
+def test_sign_refuses_what_is_not_a_session_id(value: Any) -> None:
+    with pytest.raises(ValueError):
+        signer.sign(value)
+
+
+@given(value=st.text(max_size=40))
+def test_every_value_sign_accepts_comes_back_from_unsign(value: str) -> None:
+    try:
+        signed = signer.sign(value)
+    except ValueError:
+        return
+    assert signer.unsign(signed) == value
+
+
+def test_the_time_is_itsdangerous_timestamp_signer_form() -> None:
+    from itsdangerous import TimestampSigner
+
+    reference = TimestampSigner(
+        KEY, salt="redis_sessions.session-id", key_derivation="hmac", digest_method=hashlib.sha256
+    )
+    value, signed_at = reference.unsign(SIGNED, return_timestamp=True)
+    assert (value.decode(), int(signed_at.timestamp())) == (SESSION_ID, SIGNED_AT)
+    assert signer.verify(reference.sign(SESSION_ID).decode()) is not None
+
+
 @pytest.mark.parametrize("keys", [[], "a-string-not-a-list"], ids=repr)
 def test_signer_needs_a_list_of_keys(keys: Any) -> None:
     with pytest.raises(ValueError):
@@ -162,7 +203,7 @@ def test_signer_needs_a_list_of_keys(keys: Any) -> None:
 
 def test_a_verified_cookie_remembered_for_speed_is_remembered_per_signer() -> None:
     assert signer.unsign(SIGNED) == SESSION_ID  # now remembered by `signer`
-    assert SessionIdSigner(["some-other-key"]).unsign(SIGNED) is None
+    assert make_signer(["some-other-key"]).unsign(SIGNED) is None
     assert signer.unsign(SIGNED[:-1] + ("A" if SIGNED[-1] != "A" else "B")) is None
 
 
