@@ -116,11 +116,11 @@ class SessionMiddleware:
                     replaced = True
                     await _unavailable(scope, send)
                     return
-                if cookie is not None or session._accessed:
+                if cookie is not None or session.accessed:
                     headers = list(message.get("headers", ()))
                     if cookie is not None:
                         headers.append((b"set-cookie", self._set_cookie(cookie)))
-                    if session._accessed:
+                    if session.accessed:
                         _vary_cookie(headers)
                     message["headers"] = headers
             await send(message)

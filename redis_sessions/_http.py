@@ -3,12 +3,17 @@
 Before the handler: a valid signed cookie means "load (and slide) that session"; anything else means
 a new, unsaved session. After the handler, the `finish` plan saves or deletes and says which cookie
 to send, so the HTTP behaviour is the same in ASGI, Django and Flask by construction.
+
+This module is also the adapters' whole view of a session's internals: the functions below (cookie
+parsing, `begin`, `finish`, `bind_user_key`, `pending`, `request_regenerate`, `request_clear`,
+`use_session_class`, `OutageLog`) are what the ASGI, Django and Flask integrations call, so a change
+to the record or the plans cannot silently break one framework.
 """
 
 from __future__ import annotations
 
 import logging
-from typing import NamedTuple
+from typing import NamedTuple, Protocol
 
 from . import _plan as P
 from .config import SessionConfig
@@ -17,6 +22,12 @@ from .session import Session
 from .signing import SessionIdSigner
 
 logger = logging.getLogger("redis_sessions")
+
+
+class SessionStoreLike(Protocol):
+    """What the adapter helpers need of `SessionStore` / `AsyncSessionStore`."""
+
+    _core: P.Core
 
 
 class CookieSpec(NamedTuple):
@@ -179,6 +190,28 @@ class OutageLog:
         if self.down:
             self.down = False
             logger.warning("session store reachable again")
+
+
+def pending(session: Session) -> bool:
+    """Whether `finish` has work beyond refreshing the cookie: changes, a user change, or a
+    regenerate or clear asked for."""
+    return session.modified or session._regenerate_requested or session._clear_requested
+
+
+def bind_user_key(session: Session, key: str) -> None:
+    """Follow a framework's "logged-in user" key (Flask-Login's ``_user_id``, Django's
+    ``_auth_user_id``): set since load binds its value as the session's `user_id`, deleted since
+    load unbinds it. `finish` then gives the session a fresh id (a new id on every change of user)."""
+    if key in session._set:
+        session.user_id = str(session[key])
+    elif key in session._deleted:
+        session.user_id = None
+
+
+def use_session_class(store: SessionStoreLike, session_class: type[Session]) -> None:
+    """Make `store` build its sessions as `session_class` (a `Session` subclass adding a
+    framework's attributes, as Flask's `SessionMixin`)."""
+    store._core.session_class = session_class
 
 
 def request_regenerate(session: Session) -> None:

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import copy
-
 from collections.abc import Callable, ItemsView, Iterator, ValuesView
 from datetime import datetime, timezone
 from typing import Any

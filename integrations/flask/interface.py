@@ -38,7 +38,7 @@ class FlaskSession(Session, SessionMixin):
 
     @property
     def new(self) -> bool:  # type: ignore[override]
-        return self._is_new
+        return self.is_new
 
     @property
     def permanent(self) -> bool:
@@ -77,7 +77,9 @@ class RedisSessionInterface(SessionInterface):
 
     def __init__(self, store: SessionStore, *, permanent: bool = False, partitioned: bool = False) -> None:
         # This app's sessions: FlaskSession with the app's default for `permanent`.
-        store._core.session_class = type("FlaskSession", (FlaskSession,), {"permanent_default": permanent})
+        _http.use_session_class(
+            store, type("FlaskSession", (FlaskSession,), {"permanent_default": permanent})
+        )
         self.store = store
         config = store.config
         self._cookie_name = config.cookie_name
@@ -113,11 +115,11 @@ class RedisSessionInterface(SessionInterface):
             return
         if session.accessed:
             _vary_cookie(response)
-        prepare(session)
-        changed = session.modified or session._regenerate_requested or session._clear_requested
+        _http.bind_user_key(session, LOGIN_USER_KEY)  # Flask-Login's user: bound, fresh id at login
         permanent = session.permanent
         if not (
-            changed or (permanent and not session._is_new and app.config["SESSION_REFRESH_EACH_REQUEST"])
+            _http.pending(session)
+            or (permanent and not session.is_new and app.config["SESSION_REFRESH_EACH_REQUEST"])
         ):
             return  # nothing to store (loading slid the expiry already), no cookie to send
         try:
@@ -153,15 +155,6 @@ class RedisSessionInterface(SessionInterface):
         if self.store.round_trips != round_trips:
             self._outage.succeeded()  # only a real answer from the store says it is back
         return spec
-
-
-def prepare(session: FlaskSession) -> None:
-    """Before saving: bind the Flask-Login user (``_user_id``) to the per-user index, or unbind it
-    at logout; the request policy then gives the session a fresh id (session fixation)."""
-    if LOGIN_USER_KEY in session._set:
-        session.user_id = str(session[LOGIN_USER_KEY])
-    elif LOGIN_USER_KEY in session._deleted:  # logged out
-        session.user_id = None
 
 
 def _vary_cookie(response: Response) -> None:
