@@ -117,9 +117,16 @@ def _read_django_redis_sessions(key: str) -> dict[str, Any] | None:
     return decode_drs(raw) if isinstance(raw, bytes) else None
 
 
+def close() -> None:
+    """Close the django-redis-sessions client, if one was made (settings change, process exit)."""
+    if _drs_client.cache_info().currsize:
+        _drs_client()[0].close()
+    _drs_client.cache_clear()
+
+
 def _reset(*, setting: str, **_: Any) -> None:
     if setting.startswith("SESSION_REDIS"):
-        _drs_client.cache_clear()
+        close()
 
 
 setting_changed.connect(_reset)

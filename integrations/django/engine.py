@@ -8,6 +8,7 @@ fallback engine), and run by `_run` (sync) or `_arun` (async), so the two never 
 
 from __future__ import annotations
 
+import atexit
 import math
 from collections.abc import Generator
 from datetime import datetime
@@ -18,9 +19,9 @@ from asgiref.sync import sync_to_async
 from django.contrib.sessions.backends.base import CreateError, SessionBase, UpdateError
 from django.utils import timezone
 
-from redis_sessions import Session, SessionError
+from redis_sessions import Session, SessionError, _http
 from redis_sessions import _plan as P
-from redis_sessions._ids import has_own_expiry, new_session_id
+from redis_sessions.errors import BackendUnavailable, SerializationError, SessionTooLarge
 from redis_sessions.integrations.django import _legacy, _settings
 
 T = TypeVar("T")
@@ -29,6 +30,9 @@ Op = Generator[Effect, Any, T]
 
 AUTH_USER_KEY = "_auth_user_id"  # django.contrib.auth.SESSION_KEY
 EXPIRY_KEY = "_session_expiry"  # where SessionBase.set_expiry keeps a custom expiry
+# The SessionErrors that are not an id collision: they pass through untouched (an outage stays a 503).
+_NOT_A_COLLISION = (BackendUnavailable, SessionTooLarge, SerializationError)
+_CYCLE_ATTEMPTS = 3  # fresh ids tried when one is taken (128 random bits: never, in practice)
 
 
 class SessionStore(SessionBase):
@@ -37,21 +41,24 @@ class SessionStore(SessionBase):
     Loading slides the expiry (one round trip); saving sends only the keys that changed (at most
     one round trip, none when nothing changed, so ``SESSION_SAVE_EVERY_REQUEST`` is free); the
     logged-in user (``_auth_user_id``) is bound to the per-user index; `cycle_key` moves the
-    session to a fresh id in one atomic step. A request whose session was deleted meanwhile
-    (logout elsewhere) stores nothing: `save` raises Django's `UpdateError`, which Django's
-    middleware turns into `SessionInterrupted`. Raises `BackendUnavailable` while Redis is down.
+    session to a fresh id in one atomic step. A session deleted meanwhile (logout elsewhere, "log
+    out everywhere") is never stored again: `save` raises Django's `UpdateError` (which Django's
+    middleware turns into `SessionInterrupted`), `cycle_key` leaves an empty session as `flush`
+    does. Raises `BackendUnavailable` while Redis is down.
     """
 
     def __init__(self, session_key: str | None = None) -> None:
         self._engine = _settings.current()
         self._core = self._engine.store._core
+        # Whether this session's last store round trip got an answer (the middleware's outage log).
+        self._store_answered = False
         super().__init__(session_key)
 
     # -- keys ----------------------------------------------------------------------------------
     def _validate_session_key(self, key: Any) -> bool:
         if not isinstance(key, str) or not key:
             return False
-        if self._engine.store.signer.unsign(key) is not None:
+        if self._session_id(key) is not None:
             return True
         return self._engine.fallback_engine is not None and _legacy.plausible_key(key)
 
@@ -63,29 +70,67 @@ class SessionStore(SessionBase):
         self._session_key = self._engine.store.signer.sign(session.id)
         return session
 
+    def _start_empty(self) -> None:
+        """What `flush` leaves: an empty session without a key, nothing stored for it yet."""
+        self._session_cache = self._core.new_session(None, None, None)
+        self._session_key = None
+        self.accessed = self.modified = True
+
     # -- running operations --------------------------------------------------------------------
+    # An effect's error is raised inside the operation, at its ``yield``, which may handle it.
     def _run(self, op: Op[T]) -> T:
-        store = self._engine.store
         try:
             effect = next(op)
             while True:
-                result = store._run(effect) if isinstance(effect, GeneratorType) else effect()
-                effect = op.send(result)
+                try:
+                    result = self._do(effect)
+                except Exception as exc:
+                    effect = op.throw(exc)
+                else:
+                    effect = op.send(result)
         except StopIteration as done:
             return done.value  # type: ignore[no-any-return]
 
     async def _arun(self, op: Op[T]) -> T:
-        store = self._engine.async_store
         try:
             effect = next(op)
             while True:
-                if isinstance(effect, GeneratorType):
-                    result = await store._run(effect)
+                try:
+                    result = await self._ado(effect)
+                except Exception as exc:
+                    effect = op.throw(exc)
                 else:
-                    result = await sync_to_async(effect)()
-                effect = op.send(result)
+                    effect = op.send(result)
         except StopIteration as done:
             return done.value  # type: ignore[no-any-return]
+
+    def _do(self, effect: Effect) -> Any:
+        if not isinstance(effect, GeneratorType):
+            return effect()
+        store = self._engine.store
+        trips = store.round_trips
+        try:
+            result = store._run(effect)
+        except BackendUnavailable:
+            self._store_answered = False
+            raise
+        if store.round_trips != trips:
+            self._store_answered = True  # a reply came back: Redis answered
+        return result
+
+    async def _ado(self, effect: Effect) -> Any:
+        if not isinstance(effect, GeneratorType):
+            return await sync_to_async(effect)()
+        store = self._engine.async_store
+        trips = store.round_trips
+        try:
+            result = await store._run(effect)
+        except BackendUnavailable:
+            self._store_answered = False
+            raise
+        if store.round_trips != trips:
+            self._store_answered = True
+        return result
 
     # -- operations, written once ----------------------------------------------------------------
     def _load_op(self) -> Op[Session]:
@@ -126,34 +171,56 @@ class SessionStore(SessionBase):
             return (yield from self._create_op())
         session = yield from self._session_op()
         self._prepare(session)
-        if not (session._is_new or session.modified):
+        if self._past_expiry(session):
+            yield from self._expire_op(session)
+            return None
+        if not (session.is_new or session.modified):
             return None  # loading slid the expiry already: nothing to send
         try:
-            stored = yield P.save(self._core, session)
-        except SessionError as exc:  # an id collision on create: 128 random bits, in theory only
+            outcome = yield P.save_outcome(self._core, session)
+        except _NOT_A_COLLISION:
+            raise
+        except SessionError as exc:  # an id collision (a move set_expiry asked for): in theory only
             raise CreateError(str(exc)) from exc
-        if not stored:
+        if outcome is not P.Saved.STORED:
             raise UpdateError("the session was deleted, or expired, while this request ran")
         self._session_key = self._engine.store.signer.sign(session.id)
         return None
 
     def _create_op(self) -> Op[None]:
         session: Session | None = getattr(self, "_session_cache", None)
-        if session is None or not session._is_new:  # a stored session's data goes to a new one
-            data = {k: session[k] for k in session} if session is not None else None
-            session = self._core.new_session(data, None, None)
+        if session is None or not session.is_new:  # a stored session's data goes to a new one
+            session = self._core.new_session(
+                dict(session.items()) if session is not None else None, None, None
+            )
         self._prepare(session)
-        try:
-            yield P.save(self._core, session)
-        except SessionError as exc:
-            raise CreateError(str(exc)) from exc
+        if not self._past_expiry(session):
+            try:
+                yield P.save(self._core, session)
+            except _NOT_A_COLLISION:
+                raise
+            except SessionError as exc:
+                raise CreateError(str(exc)) from exc
         self._adopt(session)
         self.modified = True
+
+    def _expire_op(self, session: Session) -> Op[Session]:
+        """A `set_expiry` in the past expires the session at once, as Django's own engines do:
+        the stored copy is deleted (with its user index entry), nothing is stored; this request
+        keeps the data in memory, as a session never stored (a later save with a future expiry
+        stores it under a fresh id)."""
+        if not session.is_new:
+            yield P.delete_any(self._core, session)
+        kept = self._core.new_session(dict(session.items()), None, None)
+        self._session_cache = kept
+        if self.session_key is None:
+            self._session_key = self._engine.store.signer.sign(kept.id)
+        return kept
 
     def _delete_op(self, session_key: str | None) -> Op[None]:
         cache: Session | None = getattr(self, "_session_cache", None)
         if session_key is None or session_key == self.session_key:
-            if cache is not None and not cache._is_new:
+            if cache is not None and not cache.is_new:
                 yield P.delete_any(self._core, cache)  # its user index entry goes too
                 return
             session_key = self.session_key
@@ -163,21 +230,35 @@ class SessionStore(SessionBase):
 
     def _flush_op(self) -> Op[None]:
         yield from self._delete_op(None)
-        self._session_cache = self._core.new_session(None, None, None)
-        self._session_key = None
-        self.accessed = self.modified = True
+        self._start_empty()
 
     def _cycle_key_op(self) -> Op[None]:
         session = yield from self._session_op()
-        if session._is_new:  # never stored, never sent: a fresh id is enough
-            session._id = new_session_id(own_expiry=has_own_expiry(session.id))
-        else:
+        if not session.is_new:
             self._prepare(session)
+            if self._past_expiry(session):
+                session = yield from self._expire_op(session)
+        if session.is_new:  # never stored, never sent: a fresh id is enough (no round trip)
+            self._adopt(self._core.new_session(dict(session.items()), None, None))
+            self.modified = True
+            return None
+        for attempt in range(_CYCLE_ATTEMPTS):
+            _http.request_regenerate(session)  # data, changes and user move in one atomic step
             try:
-                yield P.regenerate(self._core, session)  # data, changes and user move in one step
-            except SessionError:  # gone meanwhile: keep what this request holds, under a new id
-                self._session_cache = self._core.new_session({k: session[k] for k in session}, None, None)
-                return (yield from self._create_op())
+                outcome = yield P.save_outcome(self._core, session)
+            except _NOT_A_COLLISION:
+                raise
+            except SessionError:  # the fresh id is taken: try another, as Django's create() does
+                session._regenerate_requested = False
+                if attempt + 1 == _CYCLE_ATTEMPTS:
+                    raise
+                continue
+            if outcome is not P.Saved.STORED:
+                # Deleted meanwhile ("log out everywhere", a logout elsewhere, expiry): gone means
+                # gone. Nothing of it is stored again; the request goes on as `flush` leaves it.
+                self._start_empty()
+                return None
+            break
         self._adopt(session)
         self.modified = True
         return None
@@ -192,6 +273,10 @@ class SessionStore(SessionBase):
         if self.modified:
             session._set.update(session._changed_in_place(self._core.encode))
         apply_django_keys(self._core, session)
+
+    def _past_expiry(self, session: Session) -> bool:
+        deadline = session._deadline_ms
+        return deadline is not None and deadline <= self._core.now_ms()
 
     # -- SessionBase: data access ----------------------------------------------------------------
     def _get_session(self, no_load: bool = False) -> Session:
@@ -241,13 +326,13 @@ class SessionStore(SessionBase):
         return max(0, min(age, (session._deadline_ms - self._core.now_ms()) // 1000))
 
     # -- SessionBase: storage --------------------------------------------------------------------
-    # Django types these as dict; a Session is the MutableMapping every SessionBase use needs.
-    def load(self) -> Session:  # type: ignore[override]
+    # Django types these as dict: a Session is one.
+    def load(self) -> Session:
         """Load the session and slide its expiry (one round trip); a new empty session when the
         key is unknown, expired or not ours (then ``session_key`` becomes None)."""
         return self._run(self._load_op())
 
-    async def aload(self) -> Session:  # type: ignore[override]
+    async def aload(self) -> Session:
         return await self._arun(self._load_op())
 
     def exists(self, session_key: str) -> bool:
@@ -265,7 +350,8 @@ class SessionStore(SessionBase):
 
     def save(self, must_create: bool = False) -> None:
         """Store what changed (one round trip; none when nothing did). Raises `CreateError` with
-        `must_create` when the session exists, `UpdateError` when it is gone meanwhile."""
+        `must_create` when the session exists, `UpdateError` when it is gone meanwhile. A session
+        whose `set_expiry` is in the past is deleted instead (Django's engines expire it at once)."""
         self._run(self._save_op(must_create))
 
     async def asave(self, must_create: bool = False) -> None:
@@ -287,7 +373,12 @@ class SessionStore(SessionBase):
 
     def cycle_key(self) -> None:
         """Move the session to a fresh key, data and user kept, the old key dead at once (one
-        atomic round trip; session fixation defence, as `django.contrib.auth.login` calls it)."""
+        atomic round trip; session fixation defence, as `django.contrib.auth.login` calls it).
+
+        A session deleted meanwhile (revoked by "log out everywhere", or by a logout elsewhere) is
+        not brought back: it is left empty and without a key, as `flush` leaves it, and nothing is
+        stored for it (what the request writes afterwards goes to a new session). Raises
+        `SessionError` only if three fresh ids in a row were taken (never, in practice)."""
         self._run(self._cycle_key_op())
 
     async def acycle_key(self) -> None:
@@ -305,11 +396,8 @@ class SessionStore(SessionBase):
 def apply_django_keys(core: P.Core, session: Session) -> None:
     """Bind the logged-in user (``_auth_user_id``) to the per-user index, or unbind at logout,
     and give the session the expiry `set_expiry` asked for (``_session_expiry``)."""
-    if AUTH_USER_KEY in session:
-        session.user_id = str(session[AUTH_USER_KEY])
-    elif AUTH_USER_KEY in session._deleted:  # logged out (clear() deletes it too)
-        session.user_id = None
-    if session._is_new or EXPIRY_KEY in session._set or EXPIRY_KEY in session._deleted:
+    _http.bind_user_key(session, AUTH_USER_KEY)  # logged out: deleted (clear() deletes it too)
+    if session.is_new or EXPIRY_KEY in session._set or EXPIRY_KEY in session._deleted:
         ttl, deadline = _expiry_rules(session.get(EXPIRY_KEY), core.now_ms())
         core.set_expiry_rules(session, ttl if ttl != core.config.ttl else None, deadline)
 
@@ -317,14 +405,30 @@ def apply_django_keys(core: P.Core, session: Session) -> None:
 def _expiry_rules(expiry: Any, now_ms: int) -> tuple[int | None, int | None]:
     """(own idle timeout in seconds, absolute deadline in epoch ms) for a ``_session_expiry``
     value as `SessionBase.set_expiry` stores it: seconds of inactivity, an ISO date, or
-    0 / None for the defaults (0 is "until the browser closes": the cookie's business)."""
+    0 / None for the defaults (0 is "until the browser closes": the cookie's business). A date
+    in the past or negative seconds give a deadline that has passed: the session expires at once."""
     if isinstance(expiry, str):
         deadline = datetime.fromisoformat(expiry)
         if timezone.is_naive(deadline):
             deadline = timezone.make_aware(deadline)
         deadline_ms = int(deadline.timestamp() * 1000)
+        if deadline_ms <= now_ms:
+            return None, deadline_ms
         # A fixed date: no idle timeout shortens it (Django keeps such a session until the date).
         return max(1, math.ceil((deadline_ms - now_ms) / 1000)), deadline_ms
-    if isinstance(expiry, int) and not isinstance(expiry, bool) and expiry > 0:
-        return expiry, None
+    if isinstance(expiry, int) and not isinstance(expiry, bool):
+        if expiry > 0:
+            return expiry, None
+        if expiry < 0:
+            return None, now_ms + expiry * 1000
     return None, None
+
+
+@atexit.register
+def _close_on_exit() -> None:
+    """At process exit, close the connections of the engine's sync store (and of the
+    django-redis-sessions fallback client). The async store's connections close with the event
+    loop that opened them (``asyncio.run``, asgiref and ASGI servers shut their loops down)."""
+    if _settings.current.cache_info().currsize:
+        _settings.current().store.close()
+    _legacy.close()

@@ -1,20 +1,26 @@
-"""`SessionMiddleware`: Django's own, answering 503 (never 500) while Redis is unreachable."""
+"""`SessionMiddleware`: Django's own, answering 503 (never 500) while Redis is unreachable, and
+reading the session cookie by the rule every integration shares."""
 
 from __future__ import annotations
 
 from typing import Any
 
+from django.conf import settings
 from django.contrib.sessions.middleware import SessionMiddleware as DjangoSessionMiddleware
 from django.http import HttpRequest, HttpResponse
 
 from redis_sessions import _http
 from redis_sessions.errors import BackendUnavailable
+from redis_sessions.integrations.django import _settings
+from redis_sessions.integrations.django.engine import SessionStore as EngineSessionStore
 
 _outage = _http.OutageLog()
+_FAILED = "_redis_sessions_failed"  # request attribute: this request got a 503 from us
 
 
-def _unavailable(exc: BackendUnavailable) -> HttpResponse:
+def _unavailable(request: HttpRequest, exc: BackendUnavailable) -> HttpResponse:
     _outage.failed(exc)
+    setattr(request, _FAILED, True)
     response = HttpResponse(
         b"Service Unavailable: session store unreachable",
         status=503,
@@ -24,24 +30,53 @@ def _unavailable(exc: BackendUnavailable) -> HttpResponse:
     return response
 
 
+def _session_key(request: HttpRequest) -> str | None:
+    """The session key a request carries, by the cookie rule of every integration
+    (`redis_sessions._http.verified_cookie`): of the values of the session cookie in the raw
+    ``Cookie`` header, the first whose signature verifies (a quoted value unquoted). With
+    ``FALLBACK_ENGINE`` set and no value ours, the value Django's own parsing gives (the last of
+    that name), for the old engine's lookup. None when there is no usable value."""
+    engine = _settings.current()
+    name = settings.SESSION_COOKIE_NAME
+    key = _http.verified_cookie(engine.store.signer, request.META.get("HTTP_COOKIE"), name)
+    if key is None and engine.fallback_engine is not None:
+        return request.COOKIES.get(name)
+    return key
+
+
 class SessionMiddleware(DjangoSessionMiddleware):
     """Put in ``MIDDLEWARE`` in place of ``django.contrib.sessions.middleware.SessionMiddleware``.
 
-    The same behaviour, plus: a `BackendUnavailable` from a view (``request.user`` and
-    ``request.session`` load lazily, so that is where an outage shows) or from saving the session
-    becomes a 503 with ``Retry-After: 1`` and one log line per outage, not Django's 500 page.
+    The same behaviour, plus:
+
+    - a `BackendUnavailable` from a view (``request.user`` and ``request.session`` load lazily, so
+      that is where an outage shows) or from saving the session becomes a 503 with
+      ``Retry-After: 1`` and one log line per outage, not Django's 500 page; "session store
+      reachable again" is logged once, when a round trip of a request's session gets an answer;
+    - the session cookie is read as the ASGI and Flask integrations read it: the first value
+      whose signature verifies, quoted or not (Django's own parsing takes the last of a name).
     """
+
+    def process_request(self, request: HttpRequest) -> None:
+        if not issubclass(self.SessionStore, EngineSessionStore):  # SESSION_ENGINE is another one
+            super().process_request(request)
+            return
+        request.session = self.SessionStore(_session_key(request))
 
     def process_exception(self, request: HttpRequest, exception: Exception) -> HttpResponse | None:
         if isinstance(exception, BackendUnavailable):
-            return _unavailable(exception)
+            return _unavailable(request, exception)
         return None
 
     def process_response(self, request: HttpRequest, response: Any) -> Any:
         try:
             response = super().process_response(request, response)
         except BackendUnavailable as exc:
-            return _unavailable(exc)
-        if _outage.down and getattr(request.session, "accessed", False):
-            _outage.succeeded()
+            return _unavailable(request, exc)
+        if (
+            _outage.down
+            and getattr(getattr(request, "session", None), "_store_answered", False)
+            and not getattr(request, _FAILED, False)
+        ):
+            _outage.succeeded()  # only an answer from Redis says it is back
         return response

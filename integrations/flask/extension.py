@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import weakref
+
 from flask import Flask, current_app, session
 
 from redis_sessions import SessionStore, _http
@@ -24,7 +26,8 @@ class RedisSessions:
             self.init_app(app)
 
     def init_app(self, app: Flask) -> None:
-        """Install the session interface on `app`, with a store built from its config."""
+        """Install the session interface on `app`, with a store built from its config. That
+        store is closed when `app` is garbage collected, or when the process exits."""
         settings = settings_from_app(app)
         store = SessionStore(settings.config)
         interface = RedisSessionInterface(
@@ -32,6 +35,9 @@ class RedisSessions:
         )
         app.session_interface = interface
         app.extensions[EXTENSION] = interface
+        # The store's connections close when the app is garbage collected or, at the latest, when
+        # the process exits (weakref.finalize runs at exit; it holds the app weakly).
+        weakref.finalize(app, store.close)
         # First of all hooks: a request whose session cannot be loaded gets its 503 before any other.
         app.before_request_funcs.setdefault(None, []).insert(0, interface.refuse_while_unreachable)
 

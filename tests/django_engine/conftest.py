@@ -16,7 +16,8 @@ from django.core.management import call_command
 from django.test import Client
 from django.test.utils import override_settings
 
-from redis_sessions.integrations.django import _settings
+from redis_sessions import _http
+from redis_sessions.integrations.django import _settings, middleware
 from tests.conftest import SECRET
 
 DJANGO_SECRET = "django-test-secret-key-0123456789abcdef"
@@ -55,6 +56,15 @@ Settings = Callable[..., AbstractContextManager[Any]]
 needs_async_sessions = pytest.mark.skipif(
     django.VERSION < (5, 0), reason="Django < 5.0 has no async sessions"
 )
+
+
+@pytest.fixture(autouse=True)
+def outage_log(monkeypatch: pytest.MonkeyPatch) -> _http.OutageLog:
+    """The middleware's outage log, fresh for each test (it is process-wide: one test's outage
+    must not hide the next one's "unavailable" line)."""
+    log = _http.OutageLog()
+    monkeypatch.setattr(middleware, "_outage", log)
+    return log
 
 
 @pytest.fixture

@@ -1,0 +1,65 @@
+"""Redis unreachable, through Django's middleware: "session store reachable again" is logged only
+when a round trip of a request's session got an answer (once), never for requests that needed no
+Redis; and a request that cannot store its new session is a 503, not a 500."""
+
+from __future__ import annotations
+
+import logging
+import signal
+
+import django
+import pytest
+from django.test import Client
+
+from redis_sessions.testing import running_redis_server
+from tests.django_engine.conftest import Settings
+
+pytestmark = pytest.mark.parametrize("backend_url", ["redis"], indirect=True)
+TIMEOUTS = {"CONNECT_TIMEOUT": 0.3, "COMMAND_TIMEOUT": 0.3}
+
+
+def lines(caplog: pytest.LogCaptureFixture, text: str) -> list[str]:
+    return [r.getMessage() for r in caplog.records if r.name == "redis_sessions" and text in r.getMessage()]
+
+
+def test_reachable_again_is_logged_once_and_only_when_redis_answers(
+    engine_settings: Settings, built_stores: object, caplog: pytest.LogCaptureFixture
+) -> None:
+    caplog.set_level(logging.WARNING, logger="redis_sessions")
+    with running_redis_server() as server, engine_settings(URL=server.url, **TIMEOUTS):
+        browser = Client(raise_request_exception=False)
+        browser.get("/write/a/1")
+        server.process.send_signal(signal.SIGSTOP)  # frozen: connections hang, then time out
+        try:
+            assert browser.get("/read/a").status_code == 503
+            assert len(lines(caplog, "unavailable")) == 1
+            anonymous = Client()  # no cookie: these requests need no Redis at all
+            for path in ("/read/a", "/untouched", "/whoami", "/messages"):
+                assert anonymous.get(path).status_code == 200, path
+            assert lines(caplog, "reachable again") == []  # Redis has not answered anything
+            assert browser.get("/read/a").status_code == 503
+        finally:
+            server.process.send_signal(signal.SIGCONT)
+
+        path = "/async/read/a" if django.VERSION >= (5, 0) else "/read/a"
+        assert browser.get(path).json() == {"value": 1}
+        assert lines(caplog, "reachable again") == ["session store reachable again"]
+        assert browser.get("/read/a").json() == {"value": 1}
+        assert len(lines(caplog, "reachable again")) == 1
+        assert len(lines(caplog, "unavailable")) == 1
+
+
+def test_a_new_session_that_cannot_be_stored_is_a_503_not_a_500(
+    engine_settings: Settings, built_stores: object, caplog: pytest.LogCaptureFixture
+) -> None:
+    caplog.set_level(logging.WARNING, logger="redis_sessions")
+    with running_redis_server() as server, engine_settings(URL=server.url, **TIMEOUTS):
+        client = Client(raise_request_exception=False)
+        server.process.send_signal(signal.SIGSTOP)
+        try:
+            response = client.get("/write/a/1")  # no cookie: creating the session fails
+        finally:
+            server.process.send_signal(signal.SIGCONT)
+        assert response.status_code == 503
+        assert response["Retry-After"] == "1"
+        assert len(lines(caplog, "unavailable")) == 1
