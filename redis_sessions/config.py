@@ -1,12 +1,20 @@
-"""`SessionConfig`: every setting in one frozen object, validated in one place."""
+"""`SessionConfig`: every setting in one frozen object, validated in one place.
+
+Also `redact_url`, for printing a Redis URL without its password.
+"""
 
 from __future__ import annotations
 
+import contextvars
+import logging
 import os
+import re
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field, fields, replace
 from typing import Any, Literal
-from urllib.parse import urlsplit
+from urllib.parse import parse_qsl, unquote, urlsplit
+
+import redis.connection
 
 from .errors import ConfigError
 
@@ -14,9 +22,98 @@ Serializer = Literal["json", "msgpack"]
 BackendErrorPolicy = Literal["raise", "fallback"]
 SameSite = Literal["lax", "strict", "none"]
 
+logger = logging.getLogger("redis_sessions")
+
 URL_SCHEMES = ("redis", "rediss", "unix", "memory")
 _TRUE = {"1", "true", "yes", "on"}
 _FALSE = {"0", "false", "no", "off", ""}
+
+# Options a Redis URL's query may carry: redis-py's connection options that both of its clients
+# (sync and asyncio) take and that are safe for this package. Retries (they could replay a write),
+# RESP3 and decoding change what the store relies on, so they are refused.
+URL_OPTIONS = frozenset(
+    {
+        "db",
+        "username",
+        "password",
+        "client_name",
+        "lib_name",
+        "lib_version",
+        "max_connections",
+        "health_check_interval",
+        "socket_keepalive",
+        "socket_read_size",
+    }
+)
+# TLS options (``rediss://`` only), passed to redis-py's SSLConnection as they are.
+TLS_URL_OPTIONS = frozenset(
+    {
+        "ssl_ca_certs",
+        "ssl_ca_path",
+        "ssl_certfile",
+        "ssl_keyfile",
+        "ssl_password",
+        "ssl_cert_reqs",
+        "ssl_check_hostname",
+        "ssl_min_version",
+        "ssl_ciphers",
+        "ssl_include_verify_flags",
+        "ssl_exclude_verify_flags",
+    }
+)
+_FIELD_OPTIONS = {"socket_timeout": "command_timeout", "socket_connect_timeout": "connect_timeout"}
+# redis-py's own reading of a boolean URL option (redis.connection.to_bool); others are refused.
+_URL_TRUE = {"1", "t", "true", "y", "yes"}
+_URL_FALSE = {"0", "f", "false", "n", "no"}
+_CERT_REQS = ("none", "optional", "required")
+_KEYS_HINT = "give one or more signing keys, comma-separated (the first signs, all verify)"
+
+# RFC 6265 cookie-name = token: visible ASCII except separators.
+_TOKEN = re.compile(r"[!#$%&'*+\-.^_`|~0-9A-Za-z]+")
+_CTL_OR_SEMICOLON = re.compile(r"[\x00-\x1f\x7f;]")
+_NOT_IN_DOMAIN = re.compile(r"[\s;,\x00-\x1f\x7f]")
+_SECRET_OPTION = re.compile(r"(?i)([?&;][^=&;#]*(?:password|secret|token)[^=&;#]*=)[^&;#]*")
+
+# Set by `SessionConfig.replace` for a copy that keeps its url: it warned when it was made.
+_quiet: contextvars.ContextVar[bool] = contextvars.ContextVar("redis_sessions_config_quiet", default=False)
+
+
+class _ImplicitURL(str):
+    """``memory://`` standing for "no URL was given": `setting` names where to give one."""
+
+    setting: str
+
+
+def implicit_memory_url(setting: str) -> str:
+    """The url to pass when the user gave none: it is ``memory://``, and a `SessionConfig` built
+    with it logs one WARNING (logger ``redis_sessions``) naming `setting` (e.g. ``REDIS_URL``),
+    since an in-process store logs users out at random under several workers. An explicit
+    ``memory://`` is quiet."""
+    url = _ImplicitURL("memory://")
+    url.setting = setting
+    return url
+
+
+def redact_url(url: object) -> str:
+    """`url` fit for a log line, repr or error message: the password (everything before the last
+    ``@``, but a username) and any query option whose name holds ``password``, ``secret`` or
+    ``token`` become ``***``. ``redis://app:s3cret@cache:6379/0`` gives ``redis://app:***@cache:6379/0``.
+    A non-string gives its type name in angle brackets. Never raises."""
+    if not isinstance(url, str):
+        return f"<{type(url).__name__}>"
+    scheme, sep, rest = url.partition("://")
+    head = scheme + sep if sep else ""
+    if not sep:
+        rest = url
+    userinfo, at, tail = rest.rpartition("@")
+    if at:
+        user, colon, _ = userinfo.partition(":")
+        # A bare ``secret@host`` is a password given in the wrong place as often as a user name.
+        rest = f"{user}:***@{tail}" if colon else f"***@{tail}"
+    return head + _SECRET_OPTION.sub(r"\1***", rest)
+
+
+_IMPLICIT_MEMORY = implicit_memory_url("SessionConfig.url")
 
 
 @dataclass(frozen=True)
@@ -24,10 +121,15 @@ class SessionConfig:
     """Settings of a session store and of the cookies that carry its ids.
 
     Times are in seconds, sizes in bytes. Construction validates every field and raises
-    `ConfigError` naming the first bad one.
+    `ConfigError` naming the first bad one; no message and no repr ever shows a secret key or
+    the URL's password. Construction also logs one WARNING (logger ``redis_sessions``) when no
+    URL was given (sessions then live in this process only) and when a ``rediss://`` URL turns
+    certificate checks off.
     """
 
-    url: str = "memory://"
+    url: str = _IMPLICIT_MEMORY
+    """``redis://``, ``rediss://`` (TLS), ``unix://`` or ``memory://``; default ``memory://``.
+    Query options: `URL_OPTIONS`, and `TLS_URL_OPTIONS` with ``rediss://`` (redis-py's names)."""
     secret_keys: Sequence[str] = field(default=())
     """Signing keys: the first signs, all verify (key rotation). Required."""
     ttl: int = 14 * 24 * 3600
@@ -36,6 +138,8 @@ class SessionConfig:
     """Cap on a session's whole life in seconds, whatever its activity (OWASP's absolute timeout)."""
     key_prefix: str = "session:"
     cookie_name: str = "session"
+    """An RFC 6265 token. ``__Host-`` names need `cookie_secure`, `cookie_path` "/" and no
+    `cookie_domain`; ``__Secure-`` names need `cookie_secure` (RFC 6265bis cookie prefixes)."""
     cookie_path: str = "/"
     cookie_domain: str | None = None
     cookie_secure: bool = False
@@ -61,25 +165,14 @@ class SessionConfig:
             raise ConfigError("secret_keys", "every key must be a non-empty string")
         object.__setattr__(self, "secret_keys", keys)
 
-        scheme = urlsplit(self.url).scheme if isinstance(self.url, str) else ""
-        if scheme not in URL_SCHEMES:
-            raise ConfigError("url", f"scheme must be one of {', '.join(URL_SCHEMES)}: {self.url!r}")
+        warnings = _check_url(self.url)
         _positive_int("ttl", self.ttl)
         if self.absolute_ttl is not None:
             _positive_int("absolute_ttl", self.absolute_ttl)
         _positive_int("max_size", self.max_size)
         if not isinstance(self.key_prefix, str) or "{" in self.key_prefix:
             raise ConfigError("key_prefix", "must be a string without '{' (hash tags are ours)")
-        if not isinstance(self.cookie_name, str) or not self.cookie_name.isidentifier():
-            raise ConfigError("cookie_name", "must be a plain token such as 'session'")
-        if not isinstance(self.cookie_path, str) or not self.cookie_path.startswith("/"):
-            raise ConfigError("cookie_path", "must start with '/'")
-        samesite = self.cookie_samesite
-        if not isinstance(samesite, str) or samesite.lower() not in ("lax", "strict", "none"):
-            raise ConfigError("cookie_samesite", "must be 'lax', 'strict' or 'none'")
-        object.__setattr__(self, "cookie_samesite", samesite.lower())
-        if self.cookie_samesite == "none" and not self.cookie_secure:
-            raise ConfigError("cookie_samesite", "'none' requires cookie_secure=True (browsers say so)")
+        self._check_cookie()
         if self.serializer not in ("json", "msgpack"):
             raise ConfigError("serializer", "must be 'json' or 'msgpack' (pickle is never offered)")
         if self.on_backend_error == "fallback":
@@ -91,9 +184,74 @@ class SessionConfig:
             if isinstance(value, bool) or not isinstance(value, (int, float)) or value <= 0:
                 raise ConfigError(name, "must be a positive number of seconds")
 
+        if isinstance(self.url, _ImplicitURL):
+            setting = self.url.setting
+            object.__setattr__(self, "url", str(self.url))  # a plain str: copies are explicit
+            logger.warning(
+                "no Redis URL was given (%s is not set): sessions are kept in this process only, so "
+                "with several worker processes or servers users are logged out at random; set %s to "
+                "your redis:// URL, or to memory:// to keep sessions in the process on purpose",
+                setting,
+                setting,
+            )
+        if not _quiet.get():
+            for warning in warnings:
+                logger.warning("%s", warning)
+
+    def _check_cookie(self) -> None:
+        name = self.cookie_name
+        if not isinstance(name, str) or not _TOKEN.fullmatch(name):
+            raise ConfigError(
+                "cookie_name",
+                f"must be a cookie name (an RFC 6265 token: letters, digits and !#$%&'*+-.^_`|~, "
+                f"e.g. 'session' or '__Host-session'), got {name!r}",
+            )
+        path = self.cookie_path
+        if not isinstance(path, str) or not path.startswith("/") or _CTL_OR_SEMICOLON.search(path):
+            raise ConfigError("cookie_path", "must start with '/' and hold no ';' or control character")
+        domain = self.cookie_domain
+        if domain is not None and (not isinstance(domain, str) or _NOT_IN_DOMAIN.search(domain)):
+            raise ConfigError("cookie_domain", "must be None or a domain name such as 'example.com'")
+        samesite = self.cookie_samesite
+        if not isinstance(samesite, str) or samesite.lower() not in ("lax", "strict", "none"):
+            raise ConfigError("cookie_samesite", "must be 'lax', 'strict' or 'none'")
+        object.__setattr__(self, "cookie_samesite", samesite.lower())
+        if self.cookie_samesite == "none" and not self.cookie_secure:
+            raise ConfigError("cookie_samesite", "'none' requires cookie_secure=True (browsers say so)")
+        # Cookie prefixes (RFC 6265bis 4.1.3): browsers drop a cookie that breaks their rules, which
+        # would lose every session silently; browsers match the prefix case-insensitively.
+        prefix = next((p for p in ("__Host-", "__Secure-") if name.lower().startswith(p.lower())), None)
+        if prefix is None:
+            return
+        why = f"for the cookie name {name!r}: browsers drop a {prefix} cookie otherwise"
+        if not self.cookie_secure:
+            raise ConfigError("cookie_secure", f"must be True {why}")
+        if prefix == "__Host-" and path != "/":
+            raise ConfigError("cookie_path", f"must be '/' (not {path!r}) {why}")
+        if prefix == "__Host-" and domain:
+            raise ConfigError("cookie_domain", f"must be unset (not {domain!r}) {why}")
+
+    def __repr__(self) -> str:
+        shown = []
+        for f in fields(self):
+            value = getattr(self, f.name)
+            if f.name == "url":
+                text = repr(redact_url(value))
+            elif f.name == "secret_keys":
+                text = f"<{len(value)} secret key{'s' if len(value) != 1 else ''}>"
+            else:
+                text = repr(value)
+            shown.append(f"{f.name}={text}")
+        return f"{type(self).__name__}({', '.join(shown)})"
+
     def replace(self, **changes: Any) -> SessionConfig:
-        """Return a copy with `changes` applied (and validated)."""
-        return replace(self, **changes)
+        """Return a copy with `changes` applied (and validated). A copy that keeps the url logs
+        no warning about it again."""
+        token = _quiet.set(changes.get("url", self.url) == self.url)
+        try:
+            return replace(self, **changes)
+        finally:
+            _quiet.reset(token)
 
     @classmethod
     def from_env(cls, environ: Mapping[str, str] | None = None, **overrides: Any) -> SessionConfig:
@@ -101,17 +259,24 @@ class SessionConfig:
 
         Reads REDIS_URL, SESSION_SECRET_KEYS (comma-separated), SESSION_TTL, SESSION_ABSOLUTE_TTL,
         SESSION_KEY_PREFIX, SESSION_MAX_SIZE, SESSION_COOKIE_NAME|PATH|DOMAIN|SECURE|HTTPONLY|SAMESITE
-        and USE_REDIS_SESSIONS (false selects ``memory://``). `overrides` win over the environment.
-        Raises `ConfigError` naming the variable for unparsable values.
+        and USE_REDIS_SESSIONS (false selects ``memory://``; without it or REDIS_URL, ``memory://``
+        with a WARNING naming REDIS_URL). `overrides` (field names) win over the environment.
+        Raises `ConfigError` whose `field` is the environment variable to fix (or the override's
+        field name), never quoting a secret.
         """
         env = os.environ if environ is None else environ
-        values: dict[str, Any] = {}
+        values: dict[str, Any] = {"url": implicit_memory_url("REDIS_URL")}
         if "REDIS_URL" in env:
             values["url"] = env["REDIS_URL"]
         if "USE_REDIS_SESSIONS" in env and not _bool("USE_REDIS_SESSIONS", env["USE_REDIS_SESSIONS"]):
             values["url"] = "memory://"
-        if "SESSION_SECRET_KEYS" in env:
-            values["secret_keys"] = [k.strip() for k in env["SESSION_SECRET_KEYS"].split(",") if k.strip()]
+        if "secret_keys" not in overrides:
+            raw_keys = env.get("SESSION_SECRET_KEYS")
+            if raw_keys is None:
+                raise ConfigError("SESSION_SECRET_KEYS", f"is not set: {_KEYS_HINT}")
+            values["secret_keys"] = [k.strip() for k in raw_keys.split(",") if k.strip()]
+            if not values["secret_keys"]:
+                raise ConfigError("SESSION_SECRET_KEYS", f"is empty: {_KEYS_HINT}")
         for var, name in (("SESSION_TTL", "ttl"), ("SESSION_MAX_SIZE", "max_size")):
             if var in env:
                 values[name] = _int(var, env[var])
@@ -135,7 +300,112 @@ class SessionConfig:
         unknown = set(values) - known
         if unknown:
             raise ConfigError(sorted(unknown)[0], "is not a SessionConfig field")
-        return cls(**values)
+        try:
+            return cls(**values)
+        except ConfigError as exc:
+            variable = ENV_VARIABLES.get(exc.field)
+            if variable is None or exc.field in overrides:
+                raise
+            raise ConfigError(variable, error_message(exc)) from None
+
+
+# SessionConfig field -> the environment variable `from_env` reads it from.
+ENV_VARIABLES = {
+    "url": "REDIS_URL",
+    "secret_keys": "SESSION_SECRET_KEYS",
+    "ttl": "SESSION_TTL",
+    "absolute_ttl": "SESSION_ABSOLUTE_TTL",
+    "key_prefix": "SESSION_KEY_PREFIX",
+    "max_size": "SESSION_MAX_SIZE",
+    **{
+        f"cookie_{part}": f"SESSION_COOKIE_{part.upper()}"
+        for part in ("name", "path", "domain", "secure", "httponly", "samesite")
+    },
+}
+
+
+def error_message(exc: ConfigError) -> str:
+    """The message of `exc` without its ``field: `` lead, to re-raise it under another name."""
+    text = str(exc)
+    lead = f"{exc.field}: "
+    return text[len(lead) :] if text.startswith(lead) else text
+
+
+def _check_url(url: object) -> list[str]:
+    """Raise `ConfigError("url", ...)` for a URL redis-py would refuse or misread later (on the
+    first request, or silently: a non-numeric database is db 0 to redis-py); return the warnings
+    to log. Messages show the URL redacted."""
+    if not isinstance(url, str):
+        raise ConfigError("url", f"must be a URL such as redis://localhost:6379/0, got {redact_url(url)}")
+    scheme = url.partition("://")[0] if "://" in url else ""
+    if scheme not in URL_SCHEMES:
+        raise ConfigError("url", f"scheme must be one of {', '.join(URL_SCHEMES)}: {redact_url(url)!r}")
+    if scheme == "memory":
+        return []
+    shown = repr(redact_url(url))
+    try:
+        parts = urlsplit(url)
+    except ValueError:  # e.g. an unclosed '[' of an IPv6 address
+        raise ConfigError("url", f"cannot be parsed: {shown}") from None
+    try:
+        port = parts.port
+    except ValueError:
+        port = 0
+    if port == 0:
+        raise ConfigError("url", f"the port must be a number from 1 to 65535: {shown}")
+    if scheme == "unix" and not parts.path:
+        raise ConfigError("url", f"needs the socket's path, as in unix:///run/redis.sock: {shown}")
+    database = unquote(parts.path).replace("/", "") if scheme != "unix" else ""
+    options = parse_qsl(parts.query, keep_blank_values=True)
+    database = next((value for name, value in options if name == "db"), database)
+    if database and not (database.isascii() and database.isdigit()):
+        raise ConfigError("url", f"the database must be a number, as in redis://host:6379/0: {shown}")
+
+    given: dict[str, str] = {}
+    for name, value in options:
+        if name in _FIELD_OPTIONS:
+            raise ConfigError("url", f"set SessionConfig.{_FIELD_OPTIONS[name]} instead of {name!r}: {shown}")
+        if name in TLS_URL_OPTIONS and scheme != "rediss":
+            raise ConfigError("url", f"{name!r} is a TLS option: it needs a rediss:// URL: {shown}")
+        if name not in URL_OPTIONS | TLS_URL_OPTIONS:
+            raise ConfigError("url", f"unknown query option {name!r} (see SessionConfig.url): {shown}")
+        if not value:  # redis-py would skip it: a template's unset variable, most likely
+            raise ConfigError("url", f"query option {name!r} has no value: {shown}")
+        given[name] = value
+    try:
+        redis.connection.parse_url(url)  # type: ignore[no-untyped-call]  # redis-py's own value checks
+    except ValueError as exc:
+        raise ConfigError("url", f"{str(exc).rstrip('.')}: {shown}") from None
+    return _check_tls(given, shown)
+
+
+def _check_tls(given: dict[str, str], shown: str) -> list[str]:
+    """Check the TLS options of a ``rediss://`` URL; warn when certificate checks are off."""
+    for name in ("ssl_ca_certs", "ssl_certfile", "ssl_keyfile"):
+        path = given.get(name)
+        if path is not None and not (os.path.isfile(path) and os.access(path, os.R_OK)):
+            raise ConfigError("url", f"{name} is not a readable file: {path!r} in {shown}")
+    if "ssl_ca_path" in given and not os.path.isdir(given["ssl_ca_path"]):
+        raise ConfigError("url", f"ssl_ca_path is not a directory: {given['ssl_ca_path']!r} in {shown}")
+    if "ssl_keyfile" in given and "ssl_certfile" not in given:
+        raise ConfigError("url", f"ssl_keyfile needs ssl_certfile (the client certificate): {shown}")
+    cert_reqs = given.get("ssl_cert_reqs", "required")
+    if cert_reqs not in _CERT_REQS:
+        raise ConfigError("url", f"ssl_cert_reqs must be one of {', '.join(_CERT_REQS)}: {shown}")
+    check_hostname = given.get("ssl_check_hostname", "true").lower()
+    if check_hostname not in _URL_TRUE | _URL_FALSE:
+        raise ConfigError("url", f"ssl_check_hostname must be true or false: {shown}")
+    if cert_reqs == "none":
+        return [
+            f"TLS certificate checks are off (ssl_cert_reqs=none) for {shown}: anyone on the network "
+            "path can pose as Redis and read every session; give the server's CA with ssl_ca_certs"
+        ]
+    if check_hostname in _URL_FALSE:
+        return [
+            f"TLS host name checks are off (ssl_check_hostname=false) for {shown}: any server with a "
+            "certificate from a trusted CA can pose as Redis; use a certificate naming the host"
+        ]
+    return []
 
 
 def _positive_int(name: str, value: object) -> None:

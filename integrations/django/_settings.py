@@ -4,7 +4,8 @@ Django's settings fill what ``REDIS_SESSIONS`` leaves out: ``SESSION_COOKIE_AGE`
 ``ttl``, ``SESSION_COOKIE_*`` the cookie, ``SECRET_KEY`` with ``SECRET_KEY_FALLBACKS`` the signing
 keys (the first signs, all verify). Stores are built once per settings and rebuilt when a test
 changes them (Django's ``setting_changed`` signal). Bad values raise ``ImproperlyConfigured``
-naming the setting.
+naming the setting (never quoting a secret); without ``REDIS_SESSIONS["URL"]`` sessions stay in the
+process (``memory://``) and one WARNING says so.
 """
 
 from __future__ import annotations
@@ -18,6 +19,7 @@ from django.core.exceptions import ImproperlyConfigured
 from django.core.signals import setting_changed
 
 from redis_sessions import AsyncSessionStore, ConfigError, SessionConfig, SessionStore
+from redis_sessions.config import error_message, implicit_memory_url
 
 SETTING = "REDIS_SESSIONS"
 
@@ -87,11 +89,11 @@ def build() -> EngineSettings:
             )
     if "secret_keys" not in values:
         values["secret_keys"] = [settings.SECRET_KEY, *getattr(settings, "SECRET_KEY_FALLBACKS", ())]
+    values.setdefault("url", implicit_memory_url(f"{SETTING}['URL']"))  # memory://, with a warning
     try:
         config = SessionConfig(**values)
-    except ConfigError as exc:
-        message = str(exc).split(": ", 1)[-1]
-        raise ImproperlyConfigured(f"{_source(exc.field, given)}: {message}") from exc
+    except ConfigError as exc:  # its message never shows a secret key or the URL's password
+        raise ImproperlyConfigured(f"{_source(exc.field, given)}: {error_message(exc)}") from exc
     fallback = given.get("FALLBACK_ENGINE")
     if fallback is not None and (not isinstance(fallback, str) or not fallback):
         raise ImproperlyConfigured(f"{SETTING}['FALLBACK_ENGINE'] must be a session engine's module path")

@@ -4,7 +4,9 @@ over Flask's own.
 Flask's config fills what ``REDIS_SESSIONS_*`` leaves out: ``PERMANENT_SESSION_LIFETIME`` is the
 idle ``ttl``, ``SECRET_KEY`` with ``SECRET_KEY_FALLBACKS`` the signing keys (the first signs, all
 verify), the ``SESSION_COOKIE_*`` keys the cookie, with SameSite=Lax where Flask leaves it unset.
-Bad values raise `ConfigError` naming the config key, when the extension is initialised.
+Bad values raise `ConfigError` naming the config key (never quoting a secret), when the extension
+is initialised; without ``REDIS_SESSIONS_URL`` sessions stay in the process (``memory://``) and one
+WARNING says so.
 """
 
 from __future__ import annotations
@@ -16,6 +18,7 @@ from typing import Any
 from flask import Flask
 
 from redis_sessions import ConfigError, SessionConfig
+from redis_sessions.config import error_message, implicit_memory_url
 
 PREFIX = "REDIS_SESSIONS_"
 # Options of the extension itself, next to the SessionConfig fields.
@@ -100,11 +103,11 @@ def config_from_app(app: Flask) -> SessionConfig:
             raise ConfigError("SECRET_KEY", "is not set: session ids are signed with it (and its fallbacks)")
         fallbacks = app.config.get("SECRET_KEY_FALLBACKS") or []
         values["secret_keys"] = [_text(secret), *(_text(k) for k in fallbacks)]
+    values.setdefault("url", implicit_memory_url(PREFIX + "URL"))  # memory://, with a warning
     try:
         return SessionConfig(**values)
-    except ConfigError as exc:
-        message = str(exc).split(": ", 1)[-1]
-        raise ConfigError(_source(exc.field, given), message) from exc
+    except ConfigError as exc:  # its message never shows a secret key or the URL's password
+        raise ConfigError(_source(exc.field, given), error_message(exc)) from exc
 
 
 def _text(key: str | bytes) -> str:

@@ -35,6 +35,7 @@ def test_defaults() -> None:
     [
         "redis://localhost:6379/0",
         "rediss://user:pw@example.com:6380/1",
+        "rediss://example.com:6380/1?ssl_cert_reqs=required",
         "unix:///var/run/redis.sock",
         "memory://",
         "memory://named",
@@ -49,6 +50,9 @@ BAD_FIELDS: list[tuple[str, Any]] = [
     ("url", "localhost:6379"),
     ("url", ""),
     ("url", None),
+    ("url", "redis://localhost:99999/0"),
+    ("url", "redis://localhost:6379/abc"),
+    ("url", "redis://localhost:6379/0?no_such_option=1"),
     ("secret_keys", []),
     ("secret_keys", ()),
     ("secret_keys", "a-single-string"),
@@ -77,6 +81,9 @@ BAD_FIELDS: list[tuple[str, Any]] = [
     ("cookie_name", "has space"),
     ("cookie_name", "semi;colon"),
     ("cookie_name", None),
+    ("cookie_name", "a=b"),
+    ("cookie_domain", "example.com; Secure"),
+    ("cookie_path", "/; HttpOnly"),
     ("cookie_path", "relative"),
     ("cookie_path", ""),
     ("cookie_samesite", "sometimes"),
@@ -257,27 +264,29 @@ def test_unparsable_variable_is_named(variable: str, value: str) -> None:
 
 
 @pytest.mark.parametrize(
-    ("variable", "value", "field"),
+    ("variable", "value"),
     [
-        ("SESSION_TTL", "0", "ttl"),
-        ("SESSION_TTL", "-60", "ttl"),
-        ("SESSION_MAX_SIZE", "0", "max_size"),
-        ("REDIS_URL", "http://cache", "url"),
-        ("SESSION_COOKIE_SAMESITE", "sometimes", "cookie_samesite"),
-        ("SESSION_KEY_PREFIX", "a{b", "key_prefix"),
+        ("SESSION_TTL", "0"),
+        ("SESSION_TTL", "-60"),
+        ("SESSION_MAX_SIZE", "0"),
+        ("REDIS_URL", "http://cache"),
+        ("REDIS_URL", "redis://cache:99999/0"),
+        ("SESSION_COOKIE_SAMESITE", "sometimes"),
+        ("SESSION_KEY_PREFIX", "a{b"),
     ],
 )
-def test_invalid_value_from_env_names_the_field_or_variable(variable: str, value: str, field: str) -> None:
+def test_invalid_value_from_env_names_the_variable(variable: str, value: str) -> None:
     with pytest.raises(ConfigError) as caught:
         SessionConfig.from_env({"SESSION_SECRET_KEYS": "k", variable: value})
-    assert caught.value.field in (field, variable)
+    assert caught.value.field == variable
+    assert str(caught.value).startswith(f"{variable}: ")
 
 
-def test_from_env_without_keys_names_secret_keys() -> None:
-    for env in ({}, {"SESSION_SECRET_KEYS": " , "}):
+def test_from_env_without_keys_names_session_secret_keys() -> None:
+    for env in ({}, {"SESSION_SECRET_KEYS": " , "}, {"SESSION_SECRET_KEYS": ""}):
         with pytest.raises(ConfigError) as caught:
             SessionConfig.from_env(env)
-        assert caught.value.field in ("secret_keys", "SESSION_SECRET_KEYS")
+        assert caught.value.field == "SESSION_SECRET_KEYS"
 
 
 def test_from_env_overrides_win() -> None:
