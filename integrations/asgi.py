@@ -24,6 +24,7 @@ ASGIApp = Callable[[Scope, Receive, Send], Awaitable[None]]
 
 
 _UNAVAILABLE_BODY = b"Service Unavailable: session store unreachable"
+_VARY_COOKIE = (b"vary", b"Cookie")
 
 
 _UNSET: Any = object()
@@ -116,11 +117,12 @@ class SessionMiddleware:
                     replaced = True
                     await _unavailable(scope, send)
                     return
-                if cookie is not None or session.accessed:
-                    headers = list(message.get("headers", ()))
+                accessed = session.accessed
+                if cookie is not None or accessed:
+                    headers = [*message.get("headers", ())]
                     if cookie is not None:
                         headers.append((b"set-cookie", self._set_cookie(cookie)))
-                    if session.accessed:
+                    if accessed:
                         _vary_cookie(headers)
                     message["headers"] = headers
             await send(message)
@@ -190,11 +192,11 @@ def _cookie_header(scope: Scope) -> str | None:
 def _vary_cookie(headers: list[tuple[bytes, bytes]]) -> None:
     """Add ``Cookie`` to the response's ``Vary`` header (as Starlette does for an accessed session)."""
     for n, (name, value) in enumerate(headers):
-        if name.lower() == b"vary":
+        if name == b"vary":  # ASGI header names are lower-case
             if b"cookie" not in value.lower() and value.strip() != b"*":
                 headers[n] = (name, value + b", Cookie")
             return
-    headers.append((b"vary", b"Cookie"))
+    headers.append(_VARY_COOKIE)
 
 
 async def _unavailable(scope: Scope, send: Send) -> None:

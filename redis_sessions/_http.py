@@ -49,18 +49,21 @@ def verified_cookie(signer: SessionIdSigner, header: str | None, name: str) -> s
     (in header order; a value in double quotes is unquoted, as RFC 6265 allows), the first that
     `signer` verifies. The one cookie-parsing rule of every integration: with two cookies of one
     name (a stale one on another path or domain), the first valid one wins. None when none is."""
-    if not header or name not in header:
+    if not header:
         return None
     prefix = name + "="
-    for part in header.split(";"):
-        part = part.strip()
-        if not part.startswith(prefix):
-            continue
-        value = part[len(prefix) :]
-        if len(value) >= 2 and value[0] == value[-1] == '"':
-            value = value[1:-1]
-        if signer.unsign(value) is not None:
-            return value
+    at = header.find(prefix)
+    while at >= 0:
+        # A cookie starts the header or follows "; " (not a name that merely ends in ours).
+        if at == 0 or header[at - 1] in " ;":
+            start = at + len(prefix)
+            end = header.find(";", start)
+            value = (header[start:] if end < 0 else header[start:end]).strip()
+            if len(value) >= 2 and value[0] == value[-1] == '"':
+                value = value[1:-1]
+            if signer.unsign(value) is not None:
+                return value
+        at = header.find(prefix, at + 1)
     return None
 
 
@@ -110,10 +113,10 @@ def finish(core: P.Core, signer: SessionIdSigner, session: Session) -> P.Plan[Co
             return None
         stored = yield from P.save(core, session)
         return _cookie(core, signer, session) if stored else None
-    if session.user_id != session._stored_user_id:
-        session._regenerate_requested = True
     if not (session.modified or session._regenerate_requested):
         return _cookie(core, signer, session) if refresh_due(core, session) else None
+    if session.user_id != session._stored_user_id:
+        session._regenerate_requested = True
     emptied = not session and session.user_id is None
     outcome = yield from P.save_outcome(core, session, drop_if_empty=emptied)
     if outcome is P.Saved.STORED:
