@@ -1,6 +1,7 @@
 """The HTML of the ASGI and Flask examples: escaped f-strings, no templates, no JavaScript, no external
 assets. `root` is the app's mount point (``""`` at the site root, ``"/flask"`` under it), before every
-link and form action."""
+link and form action; `framework` is named on every page. The words of the "your sessions" page are
+here for the Django site's template too, so the three apps' pages read the same."""
 
 from __future__ import annotations
 
@@ -14,11 +15,19 @@ from redis_sessions import Session
 CATALOG = ("apple", "bread", "coffee", "tea")
 HANDLE_LENGTH = 8
 
+# The "your sessions" page, in all three apps.
+SESSIONS_TITLE = "Your sessions"
+SESSION_COLUMNS = ("Session", "Device", "Created", "Last seen", "Expires", "")
+THIS_DEVICE = "(this device)"
+LOG_OUT_HERE = "Log out here"
+REVOKE = "Revoke"
+REVOKE_OTHERS = "Log out all other sessions"
+
 _STYLE = """
 body { font: 16px/1.5 system-ui, sans-serif; max-width: 52rem; margin: 2rem auto; padding: 0 1rem; }
 table { border-collapse: collapse; } td, th { padding: .3rem .6rem; border-bottom: 1px solid #ddd; }
 th { text-align: left; } form { display: inline; } nav { margin-bottom: 1rem; }
-.me { font-weight: bold; color: #060; } .note { color: #555; }
+.me { font-weight: bold; color: #060; } .note { color: #555; } .served { color: #555; margin: 0; }
 """
 
 
@@ -27,8 +36,19 @@ def handle(session: Session) -> str:
     return session.id[:HANDLE_LENGTH]
 
 
-def _when(moment: datetime) -> str:
+def when(moment: datetime) -> str:
+    """A session's time as the pages show it (its datetimes are in UTC)."""
     return moment.strftime("%Y-%m-%d %H:%M:%S UTC")
+
+
+def revoked(count: int) -> str:
+    """The notice after revoking `count` sessions."""
+    return f"Revoked {count} session(s)."
+
+
+def served_by(framework: str) -> str:
+    """The line at the top of every page of the three apps."""
+    return f'<p class="served">Served by <b>{escape(framework)}</b></p>'
 
 
 def _button(action: str, label: str, **fields: str) -> str:
@@ -44,21 +64,22 @@ _OTHER_APPS = (
 )
 
 
-def layout(title: str, user: str | None, body: str, *, root: str = "") -> str:
+def layout(title: str, user: str | None, body: str, *, framework: str, root: str = "") -> str:
     if user:
-        who = f"Logged in as <b>{escape(user)}</b> · <a href='{escape(root)}/sessions'>Your sessions</a> · "
+        link = f"<a href='{escape(root)}/sessions'>{SESSIONS_TITLE}</a>"
+        who = f"Logged in as <b>{escape(user)}</b> · {link} · "
         who += _button(f"{root}/logout", "Log out")
     else:
         who = "Not logged in"
     return (
-        f'<!doctype html><html lang="en"><head><meta charset="utf-8"><title>{escape(title)}</title>'
-        f"<style>{_STYLE}</style></head><body>"
-        f"<nav><a href='{escape(root)}/'>Shop</a> · {who}{_OTHER_APPS}</nav>"
+        f'<!doctype html><html lang="en"><head><meta charset="utf-8">'
+        f"<title>{escape(title)} · {escape(framework)}</title><style>{_STYLE}</style></head><body>"
+        f"{served_by(framework)}<nav><a href='{escape(root)}/'>Shop</a> · {who}{_OTHER_APPS}</nav>"
         f"<h1>{escape(title)}</h1>{body}</body></html>"
     )
 
 
-def home(user: str | None, cart: Mapping[str, int], *, root: str = "") -> str:
+def home(user: str | None, cart: Mapping[str, int], *, framework: str, root: str = "") -> str:
     login = (
         ""
         if user
@@ -75,33 +96,39 @@ def home(user: str | None, cart: Mapping[str, int], *, root: str = "") -> str:
         "Shop",
         user,
         f"{login}<h2>Your cart</h2><ul>{items or '<li>(empty)</li>'}</ul><p>{shop}</p>",
+        framework=framework,
         root=root,
     )
 
 
 def sessions(
-    user: str, rows: Sequence[Session], current_id: str, revoked: int | None, *, root: str = ""
+    user: str,
+    rows: Sequence[Session],
+    current_id: str,
+    revoked_count: int | None,
+    *,
+    framework: str,
+    root: str = "",
 ) -> str:
     """The user's active sessions, each with a revoke button; the current one marked."""
-    notice = f"<p class='note'>Revoked {revoked} session(s).</p>" if revoked is not None else ""
-    body = "".join(_session_row(s, s.id == current_id, root) for s in rows)
-    table = (
-        "<table><tr><th>Session</th><th>Device</th><th>Created</th><th>Last access</th>"
-        f"<th>Expires</th><th></th></tr>{body}</table>"
-    )
-    others = _button(f"{root}/sessions/revoke-others", "Log out all other sessions") if len(rows) > 1 else ""
-    return layout("Your active sessions", user, f"{notice}{table}<p>{others}</p>", root=root)
+    notice = f"<p class='note'>{revoked(revoked_count)}</p>" if revoked_count is not None else ""
+    head = "".join(f"<th>{escape(column)}</th>" for column in SESSION_COLUMNS)
+    lines = "".join(_session_row(s, s.id == current_id, root) for s in rows)
+    table = f"<table><tr>{head}</tr>{lines}</table>"
+    others = _button(f"{root}/sessions/revoke-others", REVOKE_OTHERS) if len(rows) > 1 else ""
+    body = f"{notice}{table}<p>{others}</p>"
+    return layout(SESSIONS_TITLE, user, body, framework=framework, root=root)
 
 
 def _session_row(session: Session, current: bool, root: str) -> str:
-    marker = ' <span class="me">(this device)</span>' if current else ""
-    label = "Log out here" if current else "Revoke"
+    marker = f' <span class="me">{THIS_DEVICE}</span>' if current else ""
+    label = LOG_OUT_HERE if current else REVOKE
     cells = (
         f"<code>{escape(handle(session))}…</code>{marker}",
         escape(str(session.get("device", "?"))),
-        _when(session.created_at),
-        _when(session.last_accessed),
-        _when(session.expires_at),
+        when(session.created_at),
+        when(session.last_accessed),
+        when(session.expires_at),
         _button(f"{root}/sessions/revoke", label, session=handle(session)),
     )
     return "<tr>" + "".join(f"<td>{cell}</td>" for cell in cells) + "</tr>"

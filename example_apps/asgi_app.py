@@ -22,6 +22,7 @@ from redis_sessions import AsyncSessionStore, SessionConfig
 from redis_sessions.integrations.asgi import SessionMiddleware, clear_session, get_session, regenerate_session
 
 DEMO_SECRET = "demo-only-secret-do-not-use-in-production"
+FRAMEWORK = "FastAPI"  # named on every page
 
 router = APIRouter()
 
@@ -47,7 +48,7 @@ def _redirect(path: str) -> RedirectResponse:
 @router.get("/")
 async def home(request: Request) -> HTMLResponse:
     session = get_session(request)  # reading creates nothing: no cookie for anonymous visitors
-    return HTMLResponse(_pages.home(session.user_id, session.get("cart", {})))
+    return HTMLResponse(_pages.home(session.user_id, session.get("cart", {}), framework=FRAMEWORK))
 
 
 @router.post("/login")
@@ -91,7 +92,7 @@ async def sessions(request: Request, store: Store, revoked: int | None = None) -
     if session.user_id is None:
         return _redirect("/")
     rows = await store.sessions_for_user(session.user_id)
-    return HTMLResponse(_pages.sessions(session.user_id, rows, session.id, revoked))
+    return HTMLResponse(_pages.sessions(session.user_id, rows, session.id, revoked, framework=FRAMEWORK))
 
 
 @router.post("/sessions/revoke")

@@ -28,6 +28,7 @@ from redis_sessions.integrations.flask import (
 )
 
 DEMO_SECRET = "demo-only-secret-do-not-use-in-production"  # asgi_app's: both apps sign alike
+FRAMEWORK = "Flask"  # named on every page
 
 shop = Blueprint("shop", __name__)
 
@@ -39,7 +40,8 @@ def _redirect(endpoint: str, **values: Any) -> Response:
 @shop.get("/")
 def home() -> str:
     session = get_session()  # reading creates nothing: no cookie for anonymous visitors
-    return _pages.home(session.user_id, session.get("cart", {}), root=request.script_root)
+    cart = session.get("cart", {})
+    return _pages.home(session.user_id, cart, framework=FRAMEWORK, root=request.script_root)
 
 
 @shop.post("/login")
@@ -84,7 +86,8 @@ def sessions() -> str | Response:
         return _redirect("shop.home")
     rows = get_store().sessions_for_user(session.user_id)
     revoked = request.args.get("revoked", type=int)
-    return _pages.sessions(session.user_id, rows, session.id, revoked, root=request.script_root)
+    root = request.script_root
+    return _pages.sessions(session.user_id, rows, session.id, revoked, framework=FRAMEWORK, root=root)
 
 
 @shop.post("/sessions/revoke")

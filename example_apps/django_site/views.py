@@ -1,4 +1,5 @@
-"""The pages: notes kept in the session, sign up / log in / log out, and the user's sessions."""
+"""The pages: notes kept in the session, sign up / log in / log out, and the user's sessions (with
+the words and columns of the FastAPI and Flask examples' page: `example_apps._pages`)."""
 
 from __future__ import annotations
 
@@ -11,11 +12,12 @@ from django.http import Http404, HttpRequest, HttpResponse, QueryDict
 from django.shortcuts import redirect, render
 from django.views.decorators.http import require_POST
 
+from example_apps import _pages
 from example_apps.django_site.models import User
 from redis_sessions import Session
 from redis_sessions.integrations.django import current_session_id, get_store
 
-HANDLE_LENGTH = 8  # what a page shows of a session id, and what a revoke form posts
+HANDLE_LENGTH = _pages.HANDLE_LENGTH  # what a page shows of a session id, and what a revoke form posts
 MAX_NOTES = 20
 MAX_NOTE_LENGTH = 200
 
@@ -25,7 +27,12 @@ def _posted(request: HttpRequest) -> QueryDict | None:
 
 
 def home(request: HttpRequest) -> HttpResponse:
-    return render(request, "home.html", {"notes": request.session.get("notes", [])})
+    cart = request.session.get("cart")  # the FastAPI and Flask examples' cart, in the shared demo
+    context = {
+        "notes": request.session.get("notes", []),
+        "cart": sorted(cart.items()) if isinstance(cart, dict) else [],
+    }
+    return render(request, "home.html", context)
 
 
 @require_POST
@@ -93,14 +100,19 @@ def sessions(request: HttpRequest) -> HttpResponse:
         {
             "handle": s.id[:HANDLE_LENGTH],  # never the whole id in a page
             "device": s.get("device", "?"),
-            "created": s.created_at,
-            "last_seen": s.last_accessed,
-            "expires": s.expires_at,
+            "times": [_pages.when(s.created_at), _pages.when(s.last_accessed), _pages.when(s.expires_at)],
             "current": s.id == current,
         }
         for s in _user_sessions(request)
     ]
-    return render(request, "sessions.html", {"rows": rows, "title": "Your sessions"})
+    words = {
+        "columns": _pages.SESSION_COLUMNS,
+        "this_device": _pages.THIS_DEVICE,
+        "log_out_here": _pages.LOG_OUT_HERE,
+        "revoke": _pages.REVOKE,
+        "revoke_others": _pages.REVOKE_OTHERS,
+    }
+    return render(request, "sessions.html", {"rows": rows, "title": _pages.SESSIONS_TITLE, **words})
 
 
 @login_required
@@ -114,7 +126,7 @@ def revoke(request: HttpRequest) -> HttpResponse:
     if found[0].id == current_session_id(request):
         return log_out(request)
     get_store().delete(found[0])  # its next request finds no session: logged out there
-    messages.success(request, "Session revoked.")
+    messages.success(request, _pages.revoked(1))
     return redirect("sessions")
 
 
@@ -122,5 +134,5 @@ def revoke(request: HttpRequest) -> HttpResponse:
 @require_POST
 def revoke_others(request: HttpRequest) -> HttpResponse:
     count = get_store().delete_user_sessions(str(request.user.pk), except_id=current_session_id(request))
-    messages.success(request, f"Logged out {count} other session(s).")
+    messages.success(request, _pages.revoked(count))
     return redirect("sessions")

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 
@@ -23,6 +24,12 @@ def session_id(client: httpx.Client) -> str | None:
 def rows(page: httpx.Response) -> int:
     """Sessions listed on the "your active sessions" page."""
     return page.text.count("<tr><td>")
+
+
+def served_by(page: httpx.Response) -> str | None:
+    """The framework a page of the examples says it is served by."""
+    match = re.search(r'<p class="served">Served by <b>([^<]+)</b></p>', page.text)
+    return match[1] if match else None
 
 
 def log_in(client: httpx.Client, name: str) -> httpx.Response:

@@ -11,6 +11,7 @@ from pathlib import Path
 import httpx
 import pytest
 
+from tests.examples._shop import served_by
 from tests.served import uvicorn_process
 
 pytestmark = pytest.mark.slow
@@ -64,6 +65,42 @@ def test_one_login_and_one_cart_across_the_three_apps(demo: str) -> None:
         assert logged_in_as(page) is None
         assert logged_in_as(browser.get("/")) is None
         assert logged_in_as(browser.get("/flask/")) is None
+
+
+def sessions_page_words(page: httpx.Response) -> tuple[str, list[str], list[str], list[str]]:
+    """What a "your sessions" page says: its heading, column headers, markers and buttons."""
+    assert page.status_code == 200, page.text
+    heading = re.search(r"<h1>([^<]*)</h1>", page.text)
+    assert heading, page.text
+    headers = re.findall(r"<th>([^<]*)</th>", page.text)
+    markers = re.findall(r'<span class="me">([^<]*)</span>', page.text)
+    return heading[1], headers, markers, sorted(re.findall(r"<button>([^<]*)</button>", page.text))
+
+
+def test_each_page_names_its_framework_and_the_sessions_pages_read_alike(demo: str) -> None:
+    with (
+        httpx.Client(base_url=demo, follow_redirects=True, timeout=10) as browser,
+        httpx.Client(base_url=demo, follow_redirects=True, timeout=10) as phone,
+    ):
+        browser.post("/cart/add", data={"item": "tea"})
+        browser.post("/flask/cart/add", data={"item": "tea"})
+        page = browser.get("/django/")
+        assert served_by(page) == "Django" and "<li>tea &times; 2</li>" in page.text  # the shared cart
+        browser.post("/login", data={"username": "carol"})
+        phone.post("/flask/login", data={"username": "carol"})  # a second session: two rows
+        roots = {"FastAPI": "/", "Flask": "/flask/", "Django": "/django/"}
+        words = {}
+        for framework, root in roots.items():
+            assert served_by(browser.get(root)) == framework, root
+            page = browser.get(f"{root}sessions")
+            assert served_by(page) == framework and page.url.path == f"{root}sessions"
+            words[framework] = sessions_page_words(page)
+        assert words["FastAPI"] == words["Flask"] == words["Django"]
+        heading, headers, markers, buttons = words["Django"]
+        assert heading == "Your sessions" and markers == ["(this device)"]
+        assert headers == ["Session", "Device", "Created", "Last seen", "Expires", ""]
+        assert {"Log out here", "Revoke", "Log out all other sessions"} <= set(buttons)
+        assert "tea &times; 2" in browser.get("/django/").text  # still there after the logins
 
 
 def test_a_django_sign_up_is_a_login_everywhere(demo: str) -> None:

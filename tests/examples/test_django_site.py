@@ -16,6 +16,7 @@ import redis
 
 from redis_sessions import SessionIdSigner
 from redis_sessions.testing import free_port
+from tests.examples._shop import served_by
 from tests.served import start_uvicorn
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -138,6 +139,7 @@ def test_notes_login_sessions_revoke_logout(
     laptop = browser()
     page = laptop.get("/")
     assert "Not logged in" in page.text and "sessionid" not in laptop.cookies  # reading stores nothing
+    assert served_by(page) == "Django"
     assert laptop.post("/notes/add", data={"text": "no token"}).status_code == 403  # CSRF is on
     page = submit(laptop, "/", "/notes/add", {"text": "buy <milk>"})
     assert "<li>buy &lt;milk&gt;</li>" in page.text
@@ -165,8 +167,8 @@ def test_notes_login_sessions_revoke_logout(
 
     ours, theirs = session_id(laptop), session_id(phone)
     page = laptop.get("/sessions")
-    assert rows(page) == 2 and page.text.count("(this one)") == 1
-    assert f'<code>{ours[:8]}…</code> <span class="me">(this one)</span>' in page.text
+    assert rows(page) == 2 and page.text.count("(this device)") == 1 and served_by(page) == "Django"
+    assert f'<code>{ours[:8]}…</code> <span class="me">(this device)</span>' in page.text
     assert f"<code>{theirs[:8]}…</code></td>" in page.text
     assert ours not in page.text and theirs not in page.text  # never a whole id
 
@@ -177,14 +179,14 @@ def test_notes_login_sessions_revoke_logout(
     assert logged_in_as(bob.get("/")) == "bob"
 
     page = submit(laptop, "/sessions", "/sessions/revoke", {"session": theirs[:8]})
-    assert "Session revoked." in page.text and rows(page) == 1
+    assert "Revoked 1 session(s)." in page.text and rows(page) == 1
     assert "Not logged in" in phone.get("/").text
     assert phone.get("/sessions").url.path == "/login"
 
     tablet = browser()
     log_in(tablet, "alice")
     page = submit(laptop, "/sessions", "/sessions/revoke-others", {})
-    assert "Logged out 1 other session(s)." in page.text and rows(page) == 1
+    assert "Revoked 1 session(s)." in page.text and rows(page) == 1
     assert logged_in_as(tablet.get("/")) is None and logged_in_as(bob.get("/")) == "bob"
 
     cookie = laptop.cookies["sessionid"]

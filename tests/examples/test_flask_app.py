@@ -20,7 +20,7 @@ from example_apps.flask_app import create_app
 from redis_sessions import SessionConfig, SessionStore
 from redis_sessions.integrations.flask import get_store
 from tests.conftest import SECRET
-from tests.examples._shop import SIGNER, Browser, browsers, log_in, rows, session_id
+from tests.examples._shop import SIGNER, Browser, browsers, log_in, rows, served_by, session_id
 
 
 def links(page: httpx.Response) -> list[str]:
@@ -85,7 +85,7 @@ def flask_browser(flask_url: str) -> Iterator[Browser]:
 def test_login_cart_sessions_revoke_logout(flask_browser: Browser, store: SessionStore, mount: str) -> None:
     laptop = flask_browser()
     page = laptop.get("/")
-    assert page.status_code == 200 and "Log in" in page.text
+    assert page.status_code == 200 and "Log in" in page.text and served_by(page) == "Flask"
     assert "set-cookie" not in page.headers  # reading creates nothing
     laptop.post("/cart/add", data={"item": "apple"})
     anonymous = session_id(laptop)
@@ -113,7 +113,7 @@ def test_login_cart_sessions_revoke_logout(flask_browser: Browser, store: Sessio
     second = session_id(phone)
     assert second is not None and second != first
     page = laptop.get("/sessions")
-    assert rows(page) == 2 and page.text.count("(this device)") == 1
+    assert rows(page) == 2 and page.text.count("(this device)") == 1 and served_by(page) == "Flask"
     assert first[:8] in page.text and second[:8] in page.text
     assert first not in page.text and second not in page.text  # id prefixes only
     assert all(link.startswith(f"{mount}/") for link in links(page))
