@@ -12,7 +12,7 @@ from __future__ import annotations
 from collections.abc import Callable
 
 from django.conf import settings
-from django.contrib.auth import login
+from django.contrib.auth import login, logout
 from django.http import HttpRequest, HttpResponse
 
 from example_apps.django_site.models import User
@@ -36,6 +36,8 @@ class SharedLoginMiddleware:
                     user.save()
                 if not user.is_staff and user.is_active:
                     login(request, user, backend=BACKEND)
+                    if get_session(request).is_new:  # revoked meanwhile: cycle_key found it gone
+                        logout(request)  # a revocation elsewhere is never undone here
         return self.get_response(request)
 
 
