@@ -5,9 +5,11 @@ a new, unsaved session. After the handler, the `finish` plan saves or deletes an
 to send, so the HTTP behaviour is the same in ASGI, Django and Flask by construction.
 
 This module is also the adapters' whole view of a session's internals: the functions below (cookie
-parsing, `begin`, `finish`, `bind_user_key`, `pending`, `request_regenerate`, `request_clear`,
+parsing, `begin`, `finish`, `bind_user_key`, `pending`, `changed_since_load`,
+`find_changes_in_place`, `deadline_ms`, `request_regenerate`, `cancel_regenerate`, `request_clear`,
 `use_session_class`, `OutageLog`) are what the ASGI, Django and Flask integrations call, so a change
-to the record or the plans cannot silently break one framework.
+to the record or the plans cannot silently break one framework. (Django's engine also runs the
+store's plans directly: its operations are written as plans, as the stores' are.)
 """
 
 from __future__ import annotations
@@ -209,6 +211,28 @@ def bind_user_key(session: Session, key: str) -> None:
         session.user_id = str(session[key])
     elif key in session._deleted:
         session.user_id = None
+
+
+def changed_since_load(session: Session, key: str) -> bool:
+    """Whether `key` was set or deleted since the session was loaded (or created)."""
+    return key in session._set or key in session._deleted
+
+
+def find_changes_in_place(core: P.Core, session: Session) -> None:
+    """Mark for the next save the values read since load that were changed in place (what
+    ``modified = True`` asks for), now rather than at the save, so an unchanged session's save
+    stays free (Django calls `save` on every request with ``SESSION_SAVE_EVERY_REQUEST``)."""
+    session._set.update(session._changed_in_place(core.encode))
+
+
+def deadline_ms(session: Session) -> int | None:
+    """The session's absolute deadline (epoch ms), or None when it has none."""
+    return session._deadline_ms
+
+
+def cancel_regenerate(session: Session) -> None:
+    """Undo `request_regenerate` (a fresh id that turned out taken is not retried by the save)."""
+    session._regenerate_requested = False
 
 
 def use_session_class(store: SessionStoreLike, session_class: type[Session]) -> None:

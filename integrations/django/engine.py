@@ -249,7 +249,7 @@ class SessionStore(SessionBase):
             except _NOT_A_COLLISION:
                 raise
             except SessionError:  # the fresh id is taken: try another, as Django's create() does
-                session._regenerate_requested = False
+                _http.cancel_regenerate(session)
                 if attempt + 1 == _CYCLE_ATTEMPTS:
                     raise
                 continue
@@ -271,11 +271,11 @@ class SessionStore(SessionBase):
         """Bring Django's view of the session into it before a save: values changed in place
         (when Django's `modified` flag says so), then `apply_django_keys`."""
         if self.modified:
-            session._set.update(session._changed_in_place(self._core.encode))
+            _http.find_changes_in_place(self._core, session)
         apply_django_keys(self._core, session)
 
     def _past_expiry(self, session: Session) -> bool:
-        deadline = session._deadline_ms
+        deadline = _http.deadline_ms(session)
         return deadline is not None and deadline <= self._core.now_ms()
 
     # -- SessionBase: data access ----------------------------------------------------------------
@@ -321,9 +321,10 @@ class SessionStore(SessionBase):
 
     def _capped(self, age: int, kwargs: dict[str, Any]) -> int:
         session: Session | None = getattr(self, "_session_cache", None)
-        if kwargs or session is None or session._deadline_ms is None:
+        deadline = None if session is None else _http.deadline_ms(session)
+        if kwargs or deadline is None:
             return age
-        return max(0, min(age, (session._deadline_ms - self._core.now_ms()) // 1000))
+        return max(0, min(age, (deadline - self._core.now_ms()) // 1000))
 
     # -- SessionBase: storage --------------------------------------------------------------------
     # Django types these as dict: a Session is one.
@@ -397,7 +398,7 @@ def apply_django_keys(core: P.Core, session: Session) -> None:
     """Bind the logged-in user (``_auth_user_id``) to the per-user index, or unbind at logout,
     and give the session the expiry `set_expiry` asked for (``_session_expiry``)."""
     _http.bind_user_key(session, AUTH_USER_KEY)  # logged out: deleted (clear() deletes it too)
-    if session.is_new or EXPIRY_KEY in session._set or EXPIRY_KEY in session._deleted:
+    if session.is_new or _http.changed_since_load(session, EXPIRY_KEY):
         ttl, deadline = _expiry_rules(session.get(EXPIRY_KEY), core.now_ms())
         core.set_expiry_rules(session, ttl if ttl != core.config.ttl else None, deadline)
 
