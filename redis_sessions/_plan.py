@@ -31,7 +31,7 @@ from ._layout import KeyLayout
 from ._record import blob_of, pack, unpack
 from .config import SessionConfig
 from .errors import SerializationError, SessionError, SessionTooLarge
-from .results import HealthReport, SessionPage
+from .results import SessionPage
 from .session import Session
 
 T = TypeVar("T")
@@ -549,13 +549,6 @@ def count(core: Core) -> Plan[int]:
         total += sum(1 for key in keys if core.keys.session_id(key) is not None)
         if scan in (0, b"0", "0"):
             return total
-
-
-def health(core: Core, backend: str) -> Plan[HealthReport]:
-    started = time.perf_counter()
-    yield [Command(("PING",))]
-    latency = (time.perf_counter() - started) * 1000
-    return HealthReport(ok=True, backend=backend, latency_ms=latency, degraded=False, detail="PING ok")
 
 
 def gather(plans: Iterable[Plan[T]]) -> Plan[list[T]]:

@@ -29,4 +29,30 @@ class SerializationError(SessionError, TypeError):
 
 
 class BackendUnavailable(SessionError, ConnectionError):
-    """Redis cannot be reached (connection refused, timed out, or failing over)."""
+    """Redis cannot answer now: unreachable, timed out, or replying "not now".
+
+    `kind` names why: ``"connection"``, ``"timeout"``, ``"pool timeout"`` (no free connection under the
+    URL's ``max_connections`` within ``connect_timeout``), ``"max clients"`` (the server's
+    ``maxclients``), or the code of Redis' error reply: ``"LOADING"``, ``"READONLY"``, ``"MASTERDOWN"``,
+    ``"CLUSTERDOWN"``, ``"TRYAGAIN"``, ``"BUSY"``, ``"OOM"``, ``"MISCONF"``, ``"NOREPLICAS"``, or another
+    code Redis sent. The integrations answer 503. After a timeout or a dropped connection the command
+    may still have been applied by Redis; the drivers never send it twice.
+    """
+
+    def __init__(self, message: str, kind: str = "connection") -> None:
+        super().__init__(message)
+        self.kind = kind
+
+
+class BackendMisconfigured(BackendUnavailable):
+    """Redis refuses the store's commands because of its set-up, not for now: the ACL user lacks a
+    permission (`kind` ``"NOPERM"``; `command` names the refused command, lower-case, such as
+    ``"evalsha"``), the credentials are wrong (``"auth"``) or the server does not know a command
+    (``"unknown command"``: Redis older than 6.2), or what answers is not Redis (``"protocol"``: a TLS
+    port without ``rediss://``, a proxy). A `BackendUnavailable` too, so a request still gets
+    a 503; `SessionStore.health` names every missing permission.
+    """
+
+    def __init__(self, message: str, kind: str, command: str | None = None) -> None:
+        super().__init__(message, kind)
+        self.command = command

@@ -17,10 +17,21 @@ class SessionPage:
 
 @dataclass(frozen=True, slots=True)
 class HealthReport:
-    """Outcome of `health()`: `latency_ms` is one PING round trip in milliseconds."""
+    """Outcome of `health()` (`redis_sessions._health`).
+
+    `ok`: the store can serve sessions (Redis reachable, answering, every needed command permitted).
+    `latency_ms`: the health check's one round trip, in milliseconds (None when unreachable).
+    `degraded`: served, but sessions are at risk: a ``maxmemory-policy`` that evicts them, evictions
+    seen (``INFO stats evicted_keys``), or memory over 90% of ``maxmemory``. `detail` says all of it
+    in words. `missing_permissions`: ACL rules the Redis user lacks (``"+evalsha"``, ``"~prefix*"``).
+    `maxmemory_policy` and `evicted_keys` as ``INFO`` gives them; None when not read.
+    """
 
     ok: bool
     backend: str
     latency_ms: float | None
     degraded: bool
     detail: str
+    missing_permissions: tuple[str, ...] = ()
+    maxmemory_policy: str | None = None
+    evicted_keys: int | None = None

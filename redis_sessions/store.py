@@ -10,13 +10,13 @@ from collections.abc import Callable, Iterable
 from types import TracebackType
 from typing import Any, TypeVar
 
-from . import _http
+from . import _health, _http
 from . import _plan as P
 from ._drivers import AsyncRedisDriver, RedisDriver
 from ._http import CookieSpec
 from ._memory import AsyncMemoryDriver, MemoryDriver, server_for
 from .config import SessionConfig
-from .errors import BackendUnavailable
+from .errors import BackendMisconfigured, BackendUnavailable
 from .results import HealthReport, SessionPage
 from .session import Session
 from .signing import SessionIdSigner
@@ -51,7 +51,9 @@ class _Base:
         return int(self._driver.round_trips)  # type: ignore[attr-defined]
 
     def _unhealthy(self, exc: BackendUnavailable) -> HealthReport:
-        return HealthReport(False, self._driver.backend, None, False, str(exc))  # type: ignore[attr-defined]
+        missing = (f"+{exc.command}",) if isinstance(exc, BackendMisconfigured) and exc.command else ()
+        backend = self._driver.backend  # type: ignore[attr-defined]
+        return HealthReport(False, backend, None, False, str(exc), missing_permissions=missing)
 
 
 class SessionStore(_Base):
@@ -131,10 +133,15 @@ class SessionStore(_Base):
         return self._run(_http.finish(self._core, self.signer, session))
 
     def health(self) -> HealthReport:
+        driver = self._driver
+        plan = _health.health(self._core, driver.backend)
         try:
-            return self._run(P.health(self._core, self._driver.backend))
+            plan.send((driver.probe if isinstance(driver, RedisDriver) else driver.execute)(next(plan)))
+        except StopIteration as done:
+            return done.value  # type: ignore[no-any-return]
         except BackendUnavailable as exc:
             return self._unhealthy(exc)
+        raise AssertionError("the health plan is one round trip")
 
     def close(self) -> None:
         self._driver.close()
@@ -266,11 +273,23 @@ class AsyncSessionStore(_Base):
         return await self._run(_http.finish(self._core, self.signer, session))
 
     async def health(self) -> HealthReport:
-        """PING the backend; never raises (`ok` is False and `detail` says why)."""
+        """Check the backend in one round trip; never raises (`ok` is False and `detail` says why).
+
+        Reports the latency, any error reply (``OOM``, ``LOADING``, ``READONLY``...), every ACL
+        permission the Redis user lacks (`missing_permissions`), and as a warning (`degraded`) a
+        ``maxmemory-policy`` that evicts sessions, evictions seen, or memory over 90% of
+        ``maxmemory``, from ``INFO`` (see `redis_sessions._health`). ``memory://`` gets a PING.
+        """
+        driver = self._driver
+        plan = _health.health(self._core, driver.backend)
         try:
-            return await self._run(P.health(self._core, self._driver.backend))
+            batch = next(plan)
+            plan.send(await (driver.probe if isinstance(driver, AsyncRedisDriver) else driver.execute)(batch))
+        except StopIteration as done:
+            return done.value  # type: ignore[no-any-return]
         except BackendUnavailable as exc:
             return self._unhealthy(exc)
+        raise AssertionError("the health plan is one round trip")
 
     async def close(self) -> None:
         """Close the connection pool."""

@@ -15,7 +15,6 @@ from typing import Any, TypeVar
 import pytest
 
 from redis_sessions import (
-    HealthReport,
     SerializationError,
     Session,
     SessionConfig,
@@ -666,17 +665,6 @@ def test_count_scans_until_cursor_zero_counting_only_sessions() -> None:
 
 
 # -- health, gather ---------------------------------------------------------------------------------
-
-
-def test_health_is_one_ping() -> None:
-    plan = P.health(CORE, "redis")
-    assert first(plan) == [P.Command(("PING",))]
-    report = finish(plan, [b"PONG"])
-    assert isinstance(report, HealthReport)
-    assert report.ok is True
-    assert report.backend == "redis"
-    assert report.latency_ms is not None
-    assert report.latency_ms >= 0
 
 
 def test_gather_merges_first_batches_into_one() -> None:
