@@ -9,7 +9,7 @@ from __future__ import annotations
 from collections.abc import Awaitable, Callable, MutableMapping
 from typing import Any
 
-from redis_sessions import _http
+from redis_sessions import _health, _http
 from redis_sessions.config import SessionConfig
 from redis_sessions.errors import BackendUnavailable, ConfigError
 from redis_sessions.session import Session
@@ -79,8 +79,8 @@ class SessionMiddleware:
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] not in ("http", "websocket"):
-            if scope["type"] == "lifespan" and self._owns_store:
-                send = self._closing_store_on_shutdown(send)
+            if scope["type"] == "lifespan":
+                send = self._lifespan(send)
             await self.app(scope, receive, send)
             return
         store = self.store
@@ -129,9 +129,15 @@ class SessionMiddleware:
 
         await self.app(scope, receive, send_with_cookie)
 
-    def _closing_store_on_shutdown(self, send: Send) -> Send:
+    def _lifespan(self, send: Send) -> Send:
+        """`send` for the lifespan scope: the start-up check once the app has started (one WARNING
+        naming what is wrong: unreachable, missing ACL rules, an evicting maxmemory-policy; nothing
+        when all is well), and closing the store this middleware built at shutdown."""
+
         async def wrapped(message: Message) -> None:
-            if message["type"] == "lifespan.shutdown.complete":
+            if message["type"] == "lifespan.startup.complete":
+                _health.log_at_startup(await self.store.health())
+            elif message["type"] == "lifespan.shutdown.complete" and self._owns_store:
                 await self.store.close()  # the store this middleware built; a given one is yours
             await send(message)
 

@@ -2,6 +2,7 @@
 
 from .config import SessionConfig
 from .errors import (
+    BackendMisconfigured,
     BackendUnavailable,
     ConfigError,
     SerializationError,
@@ -17,6 +18,7 @@ __version__ = "0.1.0"
 
 __all__ = [
     "AsyncSessionStore",
+    "BackendMisconfigured",
     "BackendUnavailable",
     "ConfigError",
     "HealthReport",

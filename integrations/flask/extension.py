@@ -6,7 +6,7 @@ import weakref
 
 from flask import Flask, current_app, session
 
-from redis_sessions import SessionStore, _http
+from redis_sessions import SessionStore, _health, _http
 from redis_sessions.integrations.flask._settings import settings_from_app
 from redis_sessions.integrations.flask.interface import FlaskSession, RedisSessionInterface
 
@@ -40,6 +40,9 @@ class RedisSessions:
         weakref.finalize(app, store.close)
         # First of all hooks: a request whose session cannot be loaded gets its 503 before any other.
         app.before_request_funcs.setdefault(None, []).insert(0, interface.refuse_while_unreachable)
+        # The start-up check: one WARNING naming what is wrong (unreachable, missing ACL rules,
+        # an evicting maxmemory-policy), nothing when all is well.
+        _health.log_at_startup(store.health())
 
     @staticmethod
     def store(app: Flask | None = None) -> SessionStore:
