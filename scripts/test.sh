@@ -12,9 +12,9 @@ rm -rf .typecheck
 MYPYPATH=.typecheck .venv/bin/mypy -p redis_sessions
 MYPYPATH=.typecheck .venv/bin/mypy tests example_apps benchmarks
 REQUIRE_REDIS=1 .venv/bin/pytest "$@"
-# Once more on the oldest versions we support, each put first on the path: redis-py, Flask and
-# Werkzeug at pyproject.toml's lower bounds (tests/contract/test_lowest_versions.py keeps them equal)
-# for the suites that use them, and the Django engine's suite on Django 4.2 LTS with that redis-py.
+# Once more on the oldest versions we support, each put first on the path: the whole suite on
+# redis-py, Flask and Werkzeug at pyproject.toml's lower bounds (tests/contract/test_lowest_versions.py
+# keeps them equal), and the Django engine's suite on Django 4.2 LTS with that redis-py.
 LOWEST="redis==5.0.8 flask==3.0.0 werkzeug==3.1.0"
 if [ "$(cat .venv/lowest/PINS 2>/dev/null)" != "$LOWEST" ]; then
   rm -rf .venv/lowest
@@ -28,9 +28,7 @@ fi
 oldest() { PYTHONPATH="$1" REQUIRE_REDIS=1 .venv/bin/python -m pytest -q -p no:cacheprovider "${@:2}"; }
 # redis-py older than 8.1 does not check these two TLS option values when the URL is parsed (the
 # first connection fails on them instead): SessionConfig cannot refuse them at construction there.
-oldest .venv/lowest tests/contract tests/flask_ext tests/cross tests/unit/test_backend_down.py \
-  tests/unit/test_config_urls.py \
+oldest .venv/lowest tests \
   --deselect "tests/unit/test_config_urls.py::test_refused_at_construction[rediss://cache/0?ssl_include_verify_flags=NOT_A_FLAG-Invalid value for 'ssl_include_verify_flags']" \
   --deselect "tests/unit/test_config_urls.py::test_refused_at_construction[rediss://cache/0?ssl_min_version=tls1.2-ssl_min_version]"
-oldest .venv/lowest tests/http -k flask
 oldest .venv/django42:.venv/lowest tests/django_engine

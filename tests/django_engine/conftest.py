@@ -118,3 +118,14 @@ def client(configured: None) -> Client:
 
 
 __all__ = ["SECRET"]
+
+
+@pytest.fixture
+def anyio_backend() -> str:
+    return "asyncio"
+
+
+@pytest.fixture(params=["sync", pytest.param("async", marks=needs_async_sessions)])
+def kind(request: pytest.FixtureRequest, configured: None, close_async_stores: None) -> str:
+    """Which engine API a test drives: the sync one or Django's async one (``aget``, ``asave``...)."""
+    return str(request.param)

@@ -9,19 +9,9 @@ from django.contrib.sessions.backends.base import CreateError, UpdateError
 from django.utils import timezone
 
 from tests.django_engine._engine import Engine, core, round_trips
-from tests.django_engine.conftest import Settings, needs_async_sessions
+from tests.django_engine.conftest import Settings
 
 pytestmark = pytest.mark.anyio
-
-
-@pytest.fixture
-def anyio_backend() -> str:
-    return "asyncio"
-
-
-@pytest.fixture(params=["sync", pytest.param("async", marks=needs_async_sessions)])
-def kind(request: pytest.FixtureRequest, configured: None, close_async_stores: None) -> str:
-    return str(request.param)
 
 
 @pytest.fixture

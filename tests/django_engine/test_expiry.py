@@ -11,22 +11,11 @@ from django.test import Client
 from django.utils import timezone
 
 from tests.django_engine._engine import Engine, core, round_trips
-from tests.django_engine.conftest import needs_async_sessions
 from tests.django_engine.test_engine import raw_id, saved
 
 pytestmark = pytest.mark.anyio
 COOKIE = "sessionid"
 PAST = ["datetime", "timedelta", "seconds"]
-
-
-@pytest.fixture
-def anyio_backend() -> str:
-    return "asyncio"
-
-
-@pytest.fixture(params=["sync", pytest.param("async", marks=needs_async_sessions)])
-def kind(request: pytest.FixtureRequest, configured: None, close_async_stores: None) -> str:
-    return str(request.param)
 
 
 def past(how: str) -> Any:

@@ -63,3 +63,21 @@ def test_a_new_session_that_cannot_be_stored_is_a_503_not_a_500(
         assert response.status_code == 503
         assert response["Retry-After"] == "1"
         assert len(lines(caplog, "unavailable")) == 1
+
+
+def test_a_full_redis_answers_writes_503_not_500(
+    engine_settings: Settings, built_stores: object, caplog: pytest.LogCaptureFixture
+) -> None:
+    """maxmemory reached under noeviction: Redis answers OOM to every write (an unhandled 500 before)."""
+    import redis
+
+    caplog.set_level(logging.WARNING, logger="redis_sessions")
+    with running_redis_server() as server, engine_settings(URL=server.url, **TIMEOUTS):
+        browser = Client(raise_request_exception=False)
+        assert browser.get("/write/a/1").status_code == 200
+        admin = redis.Redis.from_url(server.url)
+        admin.config_set("maxmemory", 1)  # a byte: Redis is over it, so every write is refused
+        admin.close()
+        assert browser.get("/write/b/2").status_code == 503
+        assert browser.get("/read/a").json() == {"value": 1}  # reads still served
+        assert any("OOM" in line for line in lines(caplog, "unavailable"))

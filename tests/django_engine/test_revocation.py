@@ -18,16 +18,6 @@ pytestmark = pytest.mark.anyio
 COOKIE = "sessionid"
 
 
-@pytest.fixture
-def anyio_backend() -> str:
-    return "asyncio"
-
-
-@pytest.fixture(params=["sync", pytest.param("async", marks=needs_async_sessions)])
-def kind(request: pytest.FixtureRequest, configured: None, close_async_stores: None) -> str:
-    return str(request.param)
-
-
 @pytest.mark.parametrize("revoke", ["log out everywhere", "deleted"])
 async def test_cycle_key_of_a_session_revoked_meanwhile_leaves_it_empty_as_flush_does(
     kind: str, revoke: str

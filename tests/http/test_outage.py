@@ -121,3 +121,31 @@ def test_websocket_with_a_cookie_is_closed_1011_while_redis_is_down(
         with pytest.raises(WebSocketDisconnect) as closed, client.websocket_connect("/ws"):
             pass
         assert closed.value.code == 1011
+
+
+def test_a_full_redis_answers_writes_503_not_500_and_still_serves_reads(
+    open_redis_site: SiteFactory,
+    private_redis: tuple[int, ExitStack, PrivateRedis],
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    """maxmemory reached under noeviction: Redis answers OOM to every write, which used to be an
+    unhandled 500 in all three frameworks (Django's is in tests/django_engine/test_outage.py)."""
+    import redis
+
+    _, _, server = private_redis
+    caplog.set_level(logging.WARNING, logger="redis_sessions")
+    admin = redis.Redis.from_url(server.url)
+    try:
+        with open_redis_site(url=server.url, **TIMEOUTS) as site:
+            site.new_session_cookie({"k": "v"})
+            admin.config_set("maxmemory-policy", "noeviction")
+            admin.config_set("maxmemory", 1)  # a byte: Redis is over it, so every write is refused
+
+            write = site.client.post("/write", {"more": "x"})
+            assert write.status == 503, write
+            assert write.cookie(site.cookie_name) is None
+            assert site.client.get("/read").body == {"data": {"k": "v"}}  # reads still served
+            assert any("OOM" in r.getMessage() for r in error_lines(caplog))
+    finally:
+        admin.config_set("maxmemory", 0)
+        admin.close()
