@@ -4,18 +4,18 @@ Before the handler: a valid signed cookie means "load (and slide) that session";
 a new, unsaved session. After the handler, the `finish` plan saves or deletes and says which cookie
 to send, so the HTTP behaviour is the same in ASGI, Django and Flask by construction.
 
-This module is also the adapters' whole view of a session's internals: the functions below (cookie
-parsing, `begin`, `finish`, `bind_user_key`, `pending`, `changed_since_load`,
-`find_changes_in_place`, `deadline_ms`, `request_regenerate`, `cancel_regenerate`, `request_clear`,
-`use_session_class`, `OutageLog`) are what the ASGI, Django and Flask integrations call, so a change
-to the record or the plans cannot silently break one framework. (Django's engine also runs the
-store's plans directly: its operations are written as plans, as the stores' are.)
+This module is also the adapters' whole view of the core's internals: cookie parsing, `begin`,
+`finish`, `bind_user_key`, `pending`, `changed_since_load`, `find_changes_in_place`, `deadline_ms`,
+`request_regenerate`, `cancel_regenerate`, `request_clear`, `use_session_class`, `core_of`,
+`run`/`arun` (Django's engine runs store plans of its own), `check_size` and `OutageLog` are what the
+ASGI, Django and Flask integrations call, so a change to the record or the plans cannot silently
+break one framework.
 """
 
 from __future__ import annotations
 
 import logging
-from typing import NamedTuple, Protocol
+from typing import NamedTuple, Protocol, TypeVar
 
 from . import _plan as P
 from .config import SessionConfig
@@ -26,10 +26,21 @@ from .signing import SessionIdSigner
 logger = logging.getLogger("redis_sessions")
 
 
+T = TypeVar("T")
+
+
 class SessionStoreLike(Protocol):
     """What the adapter helpers need of `SessionStore` / `AsyncSessionStore`."""
 
     _core: P.Core
+
+
+class SyncStoreLike(SessionStoreLike, Protocol):
+    def _run(self, plan: P.Plan[T]) -> T: ...
+
+
+class AsyncStoreLike(SessionStoreLike, Protocol):
+    async def _run(self, plan: P.Plan[T]) -> T: ...
 
 
 class CookieSpec(NamedTuple):
@@ -233,6 +244,27 @@ def deadline_ms(session: Session) -> int | None:
 def cancel_regenerate(session: Session) -> None:
     """Undo `request_regenerate` (a fresh id that turned out taken is not retried by the save)."""
     session._regenerate_requested = False
+
+
+def core_of(store: SessionStoreLike) -> P.Core:
+    """The plans' `Core` of `store` (settings, key layout, codec, clock), for an adapter that runs
+    store plans of its own (Django's engine, the migrate command)."""
+    return store._core
+
+
+def run(store: SyncStoreLike, plan: P.Plan[T]) -> T:
+    """Run `plan` on the sync `store`, one round trip per batch."""
+    return store._run(plan)
+
+
+async def arun(store: AsyncStoreLike, plan: P.Plan[T]) -> T:
+    """Run `plan` on the async `store`, one round trip per batch."""
+    return await store._run(plan)
+
+
+def check_size(core: P.Core, session: Session) -> None:
+    """Raise `SessionTooLarge` when `session` serialized is over `max_size`, as a save would."""
+    core._check_size(session, {key: core.encode(session[key]) for key in session})
 
 
 def use_session_class(store: SessionStoreLike, session_class: type[Session]) -> None:

@@ -49,7 +49,7 @@ class SessionStore(SessionBase):
 
     def __init__(self, session_key: str | None = None) -> None:
         self._engine = _settings.current()
-        self._core = self._engine.store._core
+        self._core = _http.core_of(self._engine.store)
         # Whether this session's last store round trip got an answer (the middleware's outage log).
         self._store_answered = False
         super().__init__(session_key)
@@ -110,7 +110,7 @@ class SessionStore(SessionBase):
         store = self._engine.store
         trips = store.round_trips
         try:
-            result = store._run(effect)
+            result = _http.run(store, effect)
         except BackendUnavailable:
             self._store_answered = False
             raise
@@ -124,7 +124,7 @@ class SessionStore(SessionBase):
         store = self._engine.async_store
         trips = store.round_trips
         try:
-            result = await store._run(effect)
+            result = await _http.arun(store, effect)
         except BackendUnavailable:
             self._store_answered = False
             raise

@@ -18,7 +18,7 @@ from rich.console import Console
 from rich.progress import Progress
 from rich.table import Table
 
-from redis_sessions import Session, SessionError
+from redis_sessions import Session, SessionError, _http
 from redis_sessions import _migration as M
 from redis_sessions import _plan as P
 from redis_sessions.integrations.django import _legacy, _settings
@@ -73,7 +73,7 @@ class Command(BaseCommand):
     def _prepare(
         self, engine: _settings.EngineSettings, batch: list[Source], counts: dict[str, int]
     ) -> list[tuple[str, dict[str, Any], Session]]:
-        core = engine.store._core
+        core = _http.core_of(engine.store)
         ready = []
         for key, data in batch:
             if not data:
@@ -82,7 +82,7 @@ class Command(BaseCommand):
             session = core.new_session(data, None, None)
             try:
                 apply_django_keys(core, session)
-                core._check_size(session, {k: core.encode(session[k]) for k in session})
+                _http.check_size(core, session)
             except (SessionError, ValueError) as exc:
                 counts["rejected: too large or not serializable"] += 1
                 self.stderr.write(f"session {key[:6]}…: {exc}")
@@ -97,8 +97,8 @@ class Command(BaseCommand):
         counts: dict[str, int],
         moved: list[tuple[str, dict[str, Any]]],
     ) -> None:
-        core = engine.store._core
-        results = engine.store._run(P.gather(M.adopt(core, key, session) for key, _, session in ready))
+        core = _http.core_of(engine.store)
+        results = _http.run(engine.store, P.gather(M.adopt(core, key, session) for key, _, session in ready))
         for (key, data, session), result in zip(ready, results, strict=True):
             if result is not None and result.id == session.id:
                 counts["moved"] += 1
@@ -114,7 +114,7 @@ class Command(BaseCommand):
             table.add_column(column)
         bad = 0
         for key, data in sample:
-            session = engine.store._run(M.find_migrated(engine.store._core, key))
+            session = _http.run(engine.store, M.find_migrated(_http.core_of(engine.store), key))
             ours = dict(session) if session is not None else {}
             differing = sorted(k for k in data.keys() | ours.keys() if data.get(k) != ours.get(k))
             bad += bool(differing)
@@ -127,16 +127,16 @@ class Command(BaseCommand):
         console.print(f"Validation passed: {len(sample)} of {len(sample)} sampled sessions are identical.")
 
     def _rollback(self, engine: _settings.EngineSettings, console: Console, dry_run: bool) -> None:
-        core = engine.store._core
+        core = _http.core_of(engine.store)
         found = removed = 0
         cursor = "0"
         with Progress(console=console, transient=True) as progress:
             task = progress.add_task("Removing moved sessions", total=None)
             while True:
-                cursor, pairs = engine.store._run(M.migrated_ids(core, cursor))
+                cursor, pairs = _http.run(engine.store, M.migrated_ids(core, cursor))
                 found += len(pairs)
                 if pairs and not dry_run:
-                    removed += engine.store._run(M.forget(core, pairs))
+                    removed += _http.run(engine.store, M.forget(core, pairs))
                 progress.advance(task, len(pairs))
                 if cursor == "0":
                     break
