@@ -7,15 +7,20 @@ from __future__ import annotations
 
 import contextvars
 import logging
+import math
 import os
 import re
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field, fields, replace
 from typing import Any, Literal
-from urllib.parse import parse_qsl, unquote, urlsplit
 
-import redis.connection
+from . import _urls
 
+# The URL forms and their options live in `_urls` (the drivers read URLs with it); named here too.
+from ._urls import TLS_URL_OPTIONS as TLS_URL_OPTIONS
+from ._urls import URL_OPTIONS as URL_OPTIONS
+from ._urls import URL_SCHEMES as URL_SCHEMES
+from ._urls import redact_url as redact_url
 from .errors import ConfigError
 
 Serializer = Literal["json", "msgpack"]
@@ -24,44 +29,9 @@ SameSite = Literal["lax", "strict", "none"]
 
 logger = logging.getLogger("redis_sessions")
 
-URL_SCHEMES = ("redis", "rediss", "unix", "memory")
 _TRUE = {"1", "true", "yes", "on"}
 _FALSE = {"0", "false", "no", "off", ""}
 
-# Options a Redis URL's query may carry: redis-py's connection options that both of its clients
-# (sync and asyncio) take and that are safe for this package. Retries (they could replay a write),
-# RESP3 and decoding change what the store relies on, so they are refused.
-URL_OPTIONS = frozenset(
-    {
-        "db",
-        "username",
-        "password",
-        "client_name",
-        "lib_name",
-        "lib_version",
-        "max_connections",
-        "health_check_interval",
-        "socket_keepalive",
-        "socket_read_size",
-    }
-)
-# TLS options (``rediss://`` only), passed to redis-py's SSLConnection as they are.
-TLS_URL_OPTIONS = frozenset(
-    {
-        "ssl_ca_certs",
-        "ssl_ca_path",
-        "ssl_certfile",
-        "ssl_keyfile",
-        "ssl_password",
-        "ssl_cert_reqs",
-        "ssl_check_hostname",
-        "ssl_min_version",
-        "ssl_ciphers",
-        "ssl_include_verify_flags",
-        "ssl_exclude_verify_flags",
-    }
-)
-_FIELD_OPTIONS = {"socket_timeout": "command_timeout", "socket_connect_timeout": "connect_timeout"}
 # redis-py's own reading of a boolean URL option (redis.connection.to_bool); others are refused.
 _URL_TRUE = {"1", "t", "true", "y", "yes"}
 _URL_FALSE = {"0", "f", "false", "n", "no"}
@@ -72,7 +42,6 @@ _KEYS_HINT = "give one or more signing keys, comma-separated (the first signs, a
 _TOKEN = re.compile(r"[!#$%&'*+\-.^_`|~0-9A-Za-z]+")
 _CTL_OR_SEMICOLON = re.compile(r"[\x00-\x1f\x7f;]")
 _NOT_IN_DOMAIN = re.compile(r"[\s;,\x00-\x1f\x7f]")
-_SECRET_OPTION = re.compile(r"(?i)([?&;][^=&;#]*(?:password|secret|token)[^=&;#]*=)[^&;#]*")
 
 # Set by `SessionConfig.replace` for a copy that keeps its url: it warned when it was made.
 _quiet: contextvars.ContextVar[bool] = contextvars.ContextVar("redis_sessions_config_quiet", default=False)
@@ -94,25 +63,6 @@ def implicit_memory_url(setting: str) -> str:
     return url
 
 
-def redact_url(url: object) -> str:
-    """`url` fit for a log line, repr or error message: the password (everything before the last
-    ``@``, but a username) and any query option whose name holds ``password``, ``secret`` or
-    ``token`` become ``***``. ``redis://app:s3cret@cache:6379/0`` gives ``redis://app:***@cache:6379/0``.
-    A non-string gives its type name in angle brackets. Never raises."""
-    if not isinstance(url, str):
-        return f"<{type(url).__name__}>"
-    scheme, sep, rest = url.partition("://")
-    head = scheme + sep if sep else ""
-    if not sep:
-        rest = url
-    userinfo, at, tail = rest.rpartition("@")
-    if at:
-        user, colon, _ = userinfo.partition(":")
-        # A bare ``secret@host`` is a password given in the wrong place as often as a user name.
-        rest = f"{user}:***@{tail}" if colon else f"***@{tail}"
-    return head + _SECRET_OPTION.sub(r"\1***", rest)
-
-
 _IMPLICIT_MEMORY = implicit_memory_url("SessionConfig.url")
 
 
@@ -128,8 +78,21 @@ class SessionConfig:
     """
 
     url: str = _IMPLICIT_MEMORY
-    """``redis://``, ``rediss://`` (TLS), ``unix://`` or ``memory://``; default ``memory://``.
-    Query options: `URL_OPTIONS`, and `TLS_URL_OPTIONS` with ``rediss://`` (redis-py's names)."""
+    """Where sessions live; default ``memory://`` (this process only). One of:
+
+    - ``redis://[user:password@]host[:6379][/db]``, ``rediss://`` (TLS), ``unix:///run/redis.sock``;
+    - Redis Cluster: ``redis+cluster://[user:password@]host1:7000,host2:7001[,...]`` or
+      ``rediss+cluster://`` (TLS); start-up nodes, 6379 when a port is left out; database 0 only;
+    - Redis Sentinel: ``redis+sentinel://[user:password@]host1:26379,host2:26379/service_name[/db]``
+      or ``rediss+sentinel://`` (TLS to the data nodes and the sentinels); 26379 when a port is left
+      out. ``user:password@`` are the data nodes' credentials; the sentinels' are the query options
+      ``sentinel_username`` and ``sentinel_password``;
+    - ``memory://``.
+
+    Query options (redis-py's names): `URL_OPTIONS`, and `TLS_URL_OPTIONS` with a ``rediss``
+    scheme; ``max_connections`` is per node with Cluster. IPv6 hosts go in brackets
+    (``[::1]:7000``). Checked at construction (`redis_sessions._urls.parse_url`): `ConfigError`
+    naming ``url``, the URL shown without its passwords."""
     secret_keys: Sequence[str] = field(default=())
     """Signing keys: the first signs, all verify (key rotation). Required."""
     ttl: int = 14 * 24 * 3600
@@ -153,6 +116,13 @@ class SessionConfig:
     """Seconds to wait for a Redis connection before `BackendUnavailable`."""
     command_timeout: float = 1.0
     """Seconds to wait for a Redis reply before `BackendUnavailable`."""
+    replica_acks: int = 0
+    """Number of replicas that must confirm each create, save, regenerate and delete (Redis ``WAIT``,
+    sent in the same round trip) before it counts as done; 0: none, as plain Redis. Not with
+    ``memory://`` (it has no replicas)."""
+    replica_ack_timeout: float = 0.5
+    """Seconds ``WAIT`` waits for the `replica_acks` confirmations; positive, and less than
+    `command_timeout` when `replica_acks` is set (the reply must come before the read times out)."""
 
     def __post_init__(self) -> None:
         keys = self.secret_keys
@@ -183,6 +153,7 @@ class SessionConfig:
             value = getattr(self, name)
             if isinstance(value, bool) or not isinstance(value, (int, float)) or value <= 0:
                 raise ConfigError(name, "must be a positive number of seconds")
+        self._check_replicas()
 
         if isinstance(self.url, _ImplicitURL):
             setting = self.url.setting
@@ -197,6 +168,23 @@ class SessionConfig:
         if not _quiet.get():
             for warning in warnings:
                 logger.warning("%s", warning)
+
+    def _check_replicas(self) -> None:
+        acks, timeout = self.replica_acks, self.replica_ack_timeout
+        if isinstance(acks, bool) or not isinstance(acks, int) or acks < 0:
+            raise ConfigError("replica_acks", f"must be a whole number of replicas, 0 or more, got {acks!r}")
+        # WAIT with a timeout of 0 waits for ever
+        number = not isinstance(timeout, bool) and isinstance(timeout, (int, float))
+        if not number or not math.isfinite(timeout) or timeout <= 0:
+            raise ConfigError("replica_ack_timeout", f"must be a positive number of seconds, got {timeout!r}")
+        if acks and self.url.startswith("memory:"):
+            raise ConfigError("replica_acks", "memory:// has no replicas: leave replica_acks at 0")
+        if acks and timeout >= self.command_timeout:
+            raise ConfigError(
+                "replica_ack_timeout",
+                f"must be less than command_timeout ({self.command_timeout!r} s), got {timeout!r}: "
+                "the reply to WAIT must come before the read times out",
+            )
 
     def _check_cookie(self) -> None:
         name = self.cookie_name
@@ -258,7 +246,8 @@ class SessionConfig:
         """Build a config from environment variables (`os.environ` unless `environ` is given).
 
         Reads REDIS_URL, SESSION_SECRET_KEYS (comma-separated), SESSION_TTL, SESSION_ABSOLUTE_TTL,
-        SESSION_KEY_PREFIX, SESSION_MAX_SIZE, SESSION_COOKIE_NAME|PATH|DOMAIN|SECURE|HTTPONLY|SAMESITE
+        SESSION_KEY_PREFIX, SESSION_MAX_SIZE, SESSION_COOKIE_NAME|PATH|DOMAIN|SECURE|HTTPONLY|SAMESITE,
+        SESSION_REPLICA_ACKS, SESSION_REPLICA_ACK_TIMEOUT (seconds)
         and USE_REDIS_SESSIONS (false selects ``memory://``; without it or REDIS_URL, ``memory://``
         with a WARNING naming REDIS_URL). `overrides` (field names) win over the environment.
         Raises `ConfigError` whose `field` is the environment variable to fix (or the override's
@@ -277,9 +266,17 @@ class SessionConfig:
             values["secret_keys"] = [k.strip() for k in raw_keys.split(",") if k.strip()]
             if not values["secret_keys"]:
                 raise ConfigError("SESSION_SECRET_KEYS", f"is empty: {_KEYS_HINT}")
-        for var, name in (("SESSION_TTL", "ttl"), ("SESSION_MAX_SIZE", "max_size")):
+        for var, name in (
+            ("SESSION_TTL", "ttl"),
+            ("SESSION_MAX_SIZE", "max_size"),
+            ("SESSION_REPLICA_ACKS", "replica_acks"),
+        ):
             if var in env:
                 values[name] = _int(var, env[var])
+        if "SESSION_REPLICA_ACK_TIMEOUT" in env:
+            values["replica_ack_timeout"] = _float(
+                "SESSION_REPLICA_ACK_TIMEOUT", env["SESSION_REPLICA_ACK_TIMEOUT"]
+            )
         if "SESSION_ABSOLUTE_TTL" in env:
             raw = env["SESSION_ABSOLUTE_TTL"].strip()
             values["absolute_ttl"] = (
@@ -317,6 +314,8 @@ ENV_VARIABLES = {
     "absolute_ttl": "SESSION_ABSOLUTE_TTL",
     "key_prefix": "SESSION_KEY_PREFIX",
     "max_size": "SESSION_MAX_SIZE",
+    "replica_acks": "SESSION_REPLICA_ACKS",
+    "replica_ack_timeout": "SESSION_REPLICA_ACK_TIMEOUT",
     **{
         f"cookie_{part}": f"SESSION_COOKIE_{part.upper()}"
         for part in ("name", "path", "domain", "secure", "httponly", "samesite")
@@ -334,49 +333,11 @@ def error_message(exc: ConfigError) -> str:
 def _check_url(url: object) -> list[str]:
     """Raise `ConfigError("url", ...)` for a URL redis-py would refuse or misread later (on the
     first request, or silently: a non-numeric database is db 0 to redis-py); return the warnings
-    to log. Messages show the URL redacted."""
-    if not isinstance(url, str):
-        raise ConfigError("url", f"must be a URL such as redis://localhost:6379/0, got {redact_url(url)}")
-    scheme = url.partition("://")[0] if "://" in url else ""
-    if scheme not in URL_SCHEMES:
-        raise ConfigError("url", f"scheme must be one of {', '.join(URL_SCHEMES)}: {redact_url(url)!r}")
-    if scheme == "memory":
+    to log. Messages show the URL redacted. The forms and the checks: `_urls.parse_url`."""
+    endpoint, given = _urls.parse(url)
+    if not endpoint.tls:
         return []
-    shown = repr(redact_url(url))
-    try:
-        parts = urlsplit(url)
-    except ValueError:  # e.g. an unclosed '[' of an IPv6 address
-        raise ConfigError("url", f"cannot be parsed: {shown}") from None
-    try:
-        port = parts.port
-    except ValueError:
-        port = 0
-    if port == 0:
-        raise ConfigError("url", f"the port must be a number from 1 to 65535: {shown}")
-    if scheme == "unix" and not parts.path:
-        raise ConfigError("url", f"needs the socket's path, as in unix:///run/redis.sock: {shown}")
-    database = unquote(parts.path).replace("/", "") if scheme != "unix" else ""
-    options = parse_qsl(parts.query, keep_blank_values=True)
-    database = next((value for name, value in options if name == "db"), database)
-    if database and not (database.isascii() and database.isdigit()):
-        raise ConfigError("url", f"the database must be a number, as in redis://host:6379/0: {shown}")
-
-    given: dict[str, str] = {}
-    for name, value in options:
-        if name in _FIELD_OPTIONS:
-            raise ConfigError("url", f"set SessionConfig.{_FIELD_OPTIONS[name]} instead of {name!r}: {shown}")
-        if name in TLS_URL_OPTIONS and scheme != "rediss":
-            raise ConfigError("url", f"{name!r} is a TLS option: it needs a rediss:// URL: {shown}")
-        if name not in URL_OPTIONS | TLS_URL_OPTIONS:
-            raise ConfigError("url", f"unknown query option {name!r} (see SessionConfig.url): {shown}")
-        if not value:  # redis-py would skip it: a template's unset variable, most likely
-            raise ConfigError("url", f"query option {name!r} has no value: {shown}")
-        given[name] = value
-    try:
-        redis.connection.parse_url(url)  # type: ignore[no-untyped-call]  # redis-py's own value checks
-    except ValueError as exc:
-        raise ConfigError("url", f"{str(exc).rstrip('.')}: {shown}") from None
-    return _check_tls(given, shown)
+    return _check_tls(given, repr(redact_url(url)))
 
 
 def _check_tls(given: dict[str, str], shown: str) -> list[str]:
@@ -418,6 +379,13 @@ def _int(var: str, raw: str) -> int:
         return int(raw.strip())
     except ValueError:
         raise ConfigError(var, f"must be a whole number, got {raw!r}") from None
+
+
+def _float(var: str, raw: str) -> float:
+    try:
+        return float(raw.strip())
+    except ValueError:
+        raise ConfigError(var, f"must be a number of seconds, got {raw!r}") from None
 
 
 def _bool(var: str, raw: str) -> bool:
