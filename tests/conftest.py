@@ -11,7 +11,13 @@ import pytest
 import redis
 
 from redis_sessions import SessionConfig
-from redis_sessions.testing import redis_server
+from redis_sessions.testing import (
+    LocalCluster,
+    LocalSentinel,
+    redis_server,
+    running_redis_cluster,
+    running_redis_sentinel,
+)
 
 SECRET = "test-secret-key-0123456789abcdef"
 _prefixes = itertools.count()
@@ -59,3 +65,31 @@ def make_config(backend_url: str, key_prefix: str) -> Any:
         return SessionConfig(**values)
 
     return make
+
+
+@pytest.fixture(scope="session")
+def redis_cluster() -> Iterator[LocalCluster]:
+    """The test run's local Redis Cluster (3 primaries, 3 replicas; `redis_sessions.testing`); skips (or
+    fails under REQUIRE_REDIS=1) without redis-server. Tests that fail it over or kill nodes leave it
+    healthy (`wait_healthy`) with every node running."""
+    try:
+        with running_redis_cluster() as cluster:
+            yield cluster
+    except FileNotFoundError:
+        if os.environ.get("REQUIRE_REDIS") == "1":
+            raise
+        pytest.skip("redis-server not installed")
+
+
+@pytest.fixture(scope="session")
+def redis_sentinel() -> Iterator[LocalSentinel]:
+    """The test run's local Sentinel set (primary, replica, 3 sentinels; `redis_sessions.testing`); skips
+    (or fails under REQUIRE_REDIS=1) without redis-server. Tests that fail it over or kill nodes leave it
+    healthy (`wait_healthy`) with every process running."""
+    try:
+        with running_redis_sentinel() as sentinel:
+            yield sentinel
+    except FileNotFoundError:
+        if os.environ.get("REQUIRE_REDIS") == "1":
+            raise
+        pytest.skip("redis-server not installed")
