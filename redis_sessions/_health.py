@@ -17,7 +17,7 @@ from functools import cache
 from typing import Any
 
 from . import _scripts
-from ._plan import Batch, Command, Core, Plan
+from ._plan import Batch, Command, Core, Plan, Primaries
 from .errors import BackendMisconfigured, BackendUnavailable
 from .results import HealthReport
 
@@ -111,25 +111,28 @@ def _source_size(name: str) -> int:
 def health(core: Core, backend: str) -> Plan[HealthReport]:
     """The health check's plan: one round trip. On Redis, its replies must come with error replies
     in place as our errors (the drivers' ``probe``); ``memory://`` gets a PING."""
-    started = time.perf_counter()
-    if backend != "redis":
+    if backend == "memory":
+        started = time.perf_counter()
         yield [Command(("PING",))]
         latency = (time.perf_counter() - started) * 1000
         return HealthReport(ok=True, backend=backend, latency_ms=latency, degraded=False, detail="PING ok")
+    (primaries,) = yield [Primaries()]  # every primary of a Cluster; "" for one Redis
+    started = time.perf_counter()
     prefix = core.config.key_prefix
     commands = required_commands()
     key = prefix + _PROBE_KEY
-    batch: Batch = [Command(("INFO", "memory")), Command(("INFO", "stats"))]
+    batch: Batch = [Command(("INFO", part), node) for node in primaries for part in ("memory", "stats")]
     replies = yield batch + [_probe(c, key) for c in commands]
     latency = (time.perf_counter() - started) * 1000
-    return _report(
-        backend, latency, prefix, replies[0], replies[1], dict(zip(commands, replies[2:], strict=True))
-    )
+    info = replies[: len(batch)]
+    probes = dict(zip(commands, replies[len(batch) :], strict=True))
+    return _report(backend, latency, prefix, info[0::2], info[1::2], probes)
 
 
 def _report(
-    backend: str, latency: float, prefix: str, memory: Any, stats: Any, probes: dict[str, Any]
+    backend: str, latency: float, prefix: str, memory: list[Any], stats: list[Any], probes: dict[str, Any]
 ) -> HealthReport:
+    """The report from each primary's INFO memory and INFO stats replies and the ACL probes'."""
     failing: dict[str, list[str]] = {}  # reply kind -> commands answered so
     missing: list[str] = []
     for command, reply in probes.items():
@@ -147,24 +150,27 @@ def _report(
     notes, warnings = [], []
     policy: str | None = None
     evicted: int | None = None
-    info_error = next((r for r in (memory, stats) if isinstance(r, BackendUnavailable)), None)
+    info_error = next((r for r in memory + stats if isinstance(r, BackendUnavailable)), None)
     if isinstance(info_error, BackendMisconfigured):
         notes.append("memory not checked: grant +info")
     elif info_error is not None:
         problems.append(f"Redis answers {info_error.kind} to INFO")
     else:
-        policy = str(memory.get("maxmemory_policy", "")) or None
-        evicted = int(stats.get("evicted_keys", 0))
-        maxmemory, used = int(memory.get("maxmemory", 0)), int(memory.get("used_memory", 0))
-        if maxmemory and policy != "noeviction":
-            warnings.append(
-                f"maxmemory-policy {policy} evicts sessions (users logged out) when Redis reaches "
-                f"maxmemory ({maxmemory} bytes): noeviction is the recommended policy"
-            )
+        policies = sorted({str(m.get("maxmemory_policy", "")) for m in memory} - {""})
+        policy = ",".join(policies) or None
+        evicted = sum(int(s.get("evicted_keys", 0)) for s in stats)
+        for node_memory in memory:
+            maxmemory, used = int(node_memory.get("maxmemory", 0)), int(node_memory.get("used_memory", 0))
+            node_policy = node_memory.get("maxmemory_policy")
+            if maxmemory and node_policy != "noeviction":
+                warnings.append(
+                    f"maxmemory-policy {node_policy} evicts sessions (users logged out) when Redis "
+                    f"reaches maxmemory ({maxmemory} bytes): noeviction is the recommended policy"
+                )
+            if maxmemory and used >= _FULL * maxmemory:
+                warnings.append(f"Redis uses {100 * used // maxmemory}% of maxmemory")
         if evicted:
             warnings.append(f"Redis has evicted {evicted} keys since it started (INFO stats evicted_keys)")
-        if maxmemory and used >= _FULL * maxmemory:
-            warnings.append(f"Redis uses {100 * used // maxmemory}% of maxmemory")
         notes.append(f"maxmemory-policy {policy}, {evicted} keys evicted")
     detail = "; ".join(problems + warnings + notes) or "ok"
     return HealthReport(

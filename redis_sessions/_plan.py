@@ -5,8 +5,14 @@ trip), receives the list of replies, and returns the operation's result. It impo
 asyncio; `_drivers` run plans against redis-py (sync or async) and `_memory` runs them in-process.
 
 Invariants:
-- one round trip per batch; `get` is one batch (load and slide together, applying the session's
-  own ttl and deadline), `save` one batch;
+- one round trip per batch on one Redis; `get` is one batch (load and slide together, applying the
+  session's own ttl and deadline), `save` one batch;
+- a batch may go to several servers (Redis Cluster: the user index lives in another hash slot than
+  its sessions), so the user index is a verified hint: it may list a dead session (readers check
+  and prune), never miss one its holder can reach. An entry is added before (`Barrier`) a session
+  its holder can reach is bound, or with the write that creates the session under an id no one has
+  been told yet (create, regenerate: if that write fails, the id is never given out); an entry is
+  removed only once the write that unbinds or moves its session has succeeded;
 - a session past its deadline (own, or created + `absolute_ttl`) is never served;
 - a save never brings back a session that is gone (the save script checks, atomically);
 - only changed fields travel: keys set and keys deleted since load;
@@ -39,9 +45,11 @@ logger = logging.getLogger("redis_sessions")
 
 
 class Command(NamedTuple):
-    """A plain Redis command."""
+    """A plain Redis command; `node` names the server for one without a key (``SCAN`` on one
+    Cluster primary), as `Primaries` lists them."""
 
     args: tuple[Any, ...]
+    node: str | None = None
 
 
 class Script(NamedTuple):
@@ -52,7 +60,37 @@ class Script(NamedTuple):
     args: tuple[Any, ...]
 
 
-Call = Command | Script
+class Barrier:
+    """The calls after it take effect only after the calls before it: on one connection Redis runs
+    them in order; a driver that sends them to different servers waits for the replies in between.
+    Its reply is None."""
+
+    __slots__ = ()
+
+    def __repr__(self) -> str:
+        return "BARRIER"
+
+
+BARRIER = Barrier()
+
+
+class Wait(NamedTuple):
+    """Wait until `replicas` replicas of every server this batch wrote to have its writes, for at
+    most `timeout_ms` (Redis ``WAIT``, sent in the same round trip after the writes). Its reply is
+    the fewest acknowledgements any server got; a driver raises `BackendUnavailable` (kind
+    ``"replica acks"``) when that is fewer than `replicas`."""
+
+    replicas: int
+    timeout_ms: int
+
+
+class Primaries(NamedTuple):
+    """Asks the driver for the names of the primaries that hold sessions, sorted (one name, "", on
+    a single Redis), to walk the keyspace of each: answered without a round trip; alone in its
+    batch."""
+
+
+Call = Command | Script | Barrier | Wait | Primaries
 Batch = list[Call]
 Plan = Generator[Batch, list[Any], T]
 
@@ -248,6 +286,12 @@ class Core:
         return score
 
     # -- calls ------------------------------------------------------------------------------------
+    def durable(self, batch: Batch) -> Batch:
+        """`batch`, followed by a `Wait` for `replica_acks` replicas when durable writes are on."""
+        if self.config.replica_acks:
+            batch.append(Wait(self.config.replica_acks, round(self.config.replica_ack_timeout * 1000)))
+        return batch
+
     def load_call(self, session_id: str, now: int) -> Call:
         """Read a session's record and slide its expiry, in one command."""
         key = self.keys.session_key(session_id)
@@ -300,10 +344,10 @@ def load(core: Core, session_id: str) -> Plan[Session | None]:
             return None
         followup.append(Script("save", (key,), core.save_args(now, [], [], False)))
     if core.index_due(meta, session, now):
-        # At most once per ttl per session: keeps the user index alive under read-only traffic.
-        if isinstance(call, Command):  # load.lua records the push itself
-            followup.append(Script("save", (key,), core.save_args(now, [_SET_INDEXED, now], [], False)))
-        followup.append(core.index_add(session, now))
+        # At most once per ttl per session, to keep the user index alive under read-only traffic:
+        # the entry first, then the record notes the push (a failed push is tried again next load).
+        pushed = Script("save", (key,), core.save_args(now, [_SET_INDEXED, now], [], False))
+        followup = [core.index_add(session, now), BARRIER, pushed]
     if followup:
         yield followup
     return session
@@ -346,21 +390,26 @@ def save_outcome(core: Core, session: Session, drop_if_empty: bool = False) -> P
     pairs, deleted = core.changes(session, now)
     old_id = session.id
     keys = [core.keys.session_key(old_id)]
-    batch: Batch = []
     new_id = old_id
     if session._regenerate_requested:
         new_id = new_session_id(slot_tag(old_id), own_expiry=core.needs_own_expiry_id(session))
         keys.append(core.keys.session_key(new_id))
     stored_user, user = session._stored_user_id, session.user_id
-    if stored_user is not None and (stored_user != user or new_id != old_id):
-        batch.append(core.index_remove(stored_user, old_id))
-    batch.insert(0, Script("save", tuple(keys), core.save_args(now, pairs, deleted, drop_if_empty)))
+    batch: Batch = []
     if user is not None and (user != stored_user or new_id != old_id):
         session._id = new_id  # index_add reads it
         batch.append(core.index_add(session, now))
         session._id = old_id
-    replies = yield batch
-    expires = save_result(replies[0], core.config.max_size)
+        if new_id == old_id:  # a session its holder can reach is bound only once it is indexed
+            batch.append(BARRIER)
+    at = len(batch)
+    batch.append(Script("save", tuple(keys), core.save_args(now, pairs, deleted, drop_if_empty)))
+    replies = yield core.durable(batch)
+    expires = save_result(replies[at], core.config.max_size)
+    if stored_user is not None and (stored_user != user or new_id != old_id):
+        # The old entry goes once the save's outcome is known: a refused save keeps its session
+        # live under the old id, and still indexed.
+        yield core.durable([core.index_remove(stored_user, old_id)])
     if expires == 0:
         return Saved.GONE
     if expires == -2:
@@ -399,12 +448,14 @@ def _create(core: Core, session: Session, now: int) -> Plan[bool]:
         expires = min(expires, session._deadline_ms)
     if expires <= now:
         return False
-    key = core.keys.session_key(session.id)
-    batch: Batch = [Command(("SET", key, pack(meta, encoded), "PX", expires - now, "NX"))]
+    batch: Batch = []
     if session.user_id is not None:
         batch.append(core.index_add(session, now))
-    replies = yield batch
-    if not replies[0]:
+    at = len(batch)
+    key = core.keys.session_key(session.id)
+    batch.append(Command(("SET", key, pack(meta, encoded), "PX", expires - now, "NX")))
+    replies = yield core.durable(batch)
+    if not replies[at]:
         raise SessionError("session id collision on create; nothing was stored")
     session._mark_saved(expires, now)
     return True
@@ -425,8 +476,8 @@ def delete(core: Core, session_id: str, user_id: str | None = None) -> Plan[bool
         return False
     batch: Batch = [Command(("DEL", core.keys.session_key(session_id)))]
     if user_id is not None:
-        batch.append(core.index_remove(user_id, session_id))
-    replies = yield batch
+        batch += [BARRIER, core.index_remove(user_id, session_id)]  # unindexed once it is gone
+    replies = yield core.durable(batch)
     return bool(replies[0])
 
 
@@ -490,65 +541,106 @@ def delete_user_sessions(core: Core, user_id: str, except_id: str | None) -> Pla
     targets = [i for i in (m.decode() for m in members) if i != except_id and is_valid_id(i)]
     if not targets:
         return 0
-    batch: Batch = [Script("delete_owned", (core.keys.session_key(i),), (user_id,)) for i in targets]
-    replies = yield [*batch, core.index_remove(user_id, *targets)]
-    return sum(int(r) for r in replies[:-1])
+    deleted = yield core.durable(
+        [Script("delete_owned", (core.keys.session_key(i),), (user_id,)) for i in targets]
+    )
+    # Each target is deleted now, or bound to someone else: its entry is stale either way. Removed
+    # once the deletes answered, so an entry never goes while its session may still be live.
+    yield core.durable([core.index_remove(user_id, *targets)])
+    return sum(int(r) for r in deleted[: len(targets)])
 
 
-def _parse_cursor(cursor: str | None) -> tuple[str, str]:
-    """(SCAN cursor, last id listed from that SCAN step) of a `list_sessions` cursor."""
+class _Cursor(NamedTuple):
+    """Where a `list_sessions` walk stands: a SCAN cursor on one primary (`node`, "" on a single
+    Redis), the last id listed from that SCAN step, and the primaries already walked."""
+
+    scan: str
+    after: str
+    node: str | None
+    done: tuple[str, ...]
+
+    def text(self) -> str:
+        # "<scan>:<last id>", then "@<primary>" and "!<walked>,<walked>" on a Cluster.
+        node = f"@{self.node}" if self.node else ""
+        done = "!" + ",".join(self.done) if any(self.done) else ""
+        return f"{self.scan}:{self.after}{node}{done}"
+
+
+def _parse_cursor(cursor: str | None) -> _Cursor:
     if cursor is None:
-        return "0", ""
-    scan, sep, after = cursor.partition(":")
-    if not sep or not scan.isdigit() or (after and not is_valid_id(after)):
+        return _Cursor("0", "", None, ())
+    rest, _, done = cursor.partition("!")
+    rest, at, node = rest.partition("@")
+    scan, sep, after = rest.partition(":")
+    if not sep or not scan.isdigit() or (after and not is_valid_id(after)) or (at and not node):
         raise ValueError(f"not a cursor from list_sessions: {cursor!r}")
-    return scan, after
+    return _Cursor(scan, after, node if at else "", tuple(done.split(",")) if done else ())
 
 
 def list_sessions(core: Core, limit: int, cursor: str | None) -> Plan[SessionPage]:
-    """One page of sessions by SCAN (never KEYS).
+    """One page of sessions by SCAN (never KEYS), primary after primary on a Cluster.
 
     A page that ends inside one SCAN step resumes at that step, after the last id it listed (the
     ids of a step are taken in sorted order), never by counting: a key that expires between two
     pages shifts nothing, so every session alive for the whole walk is listed, and none twice
-    (unless Redis' own SCAN returns a key twice while its table shrinks).
+    (unless Redis' own SCAN returns a key twice while its table shrinks, or a failover replaces the
+    primary being walked: its walk starts over on the new one).
     """
     if limit < 1:
         raise ValueError("limit must be at least 1")
-    scan, after = _parse_cursor(cursor)
+    at = _parse_cursor(cursor)
+    (primaries,) = yield [Primaries()]
+    done = list(at.done)
+    todo = [node for node in primaries if node not in done]
+    scan, after = at.scan, at.after
+    if at.node is None or at.node not in todo:  # a fresh walk, or its primary is gone
+        scan, after = "0", ""
+    else:
+        todo.remove(at.node)
+        todo.insert(0, at.node)
     ids: list[str] = []
     next_cursor: str | None = None
-    while True:
+    while todo:
+        node = todo[0]
         ((following, keys),) = yield [
-            Command(("SCAN", scan, "MATCH", core.keys.scan_pattern, "COUNT", max(limit, 10)))
+            Command(("SCAN", scan, "MATCH", core.keys.scan_pattern, "COUNT", max(limit, 10)), node)
         ]
         following = following.decode() if isinstance(following, bytes) else str(following)
         step = sorted({i for i in map(core.keys.session_id, keys) if i is not None and i > after})
         room = limit - len(ids)
         if len(step) > room:
             ids += step[:room]
-            next_cursor = f"{scan}:{ids[-1]}"
+            next_cursor = _Cursor(scan, ids[-1], node, tuple(done)).text()
             break
         ids += step
         scan, after = following, ""
         if following == "0":
-            break
-        if len(ids) == limit:
-            next_cursor = f"{following}:"
+            done.append(node)
+            todo.pop(0)
+        if todo and len(ids) == limit:
+            next_cursor = _Cursor(scan, "", todo[0], tuple(done)).text()
             break
     sessions = (yield from _peek_all(core, ids, core.now_ms())) if ids else []
     return SessionPage([s for s in sessions if s is not None], next_cursor)
 
 
 def count(core: Core) -> Plan[int]:
-    """Number of live sessions, by SCAN in steps of 1000 keys (never blocks Redis)."""
-    scan: Any = "0"
+    """Number of live sessions, by SCAN in steps of 1000 keys (never blocks Redis), on every
+    primary at once."""
+    (primaries,) = yield [Primaries()]
+    scans: dict[str, Any] = dict.fromkeys(primaries, "0")
     total = 0
-    while True:
-        ((scan, keys),) = yield [Command(("SCAN", scan, "MATCH", core.keys.scan_pattern, "COUNT", 1000))]
-        total += sum(1 for key in keys if core.keys.session_id(key) is not None)
-        if scan in (0, b"0", "0"):
-            return total
+    while scans:
+        nodes = list(scans)
+        pattern = core.keys.scan_pattern
+        replies = yield [Command(("SCAN", scans[n], "MATCH", pattern, "COUNT", 1000), n) for n in nodes]
+        for node, (scan, keys) in zip(nodes, replies, strict=True):
+            total += sum(1 for key in keys if core.keys.session_id(key) is not None)
+            if scan in (0, b"0", "0"):
+                del scans[node]
+            else:
+                scans[node] = scan
+    return total
 
 
 def gather(plans: Iterable[Plan[T]]) -> Plan[list[T]]:

@@ -12,7 +12,7 @@ from typing import Any, TypeVar
 
 from . import _health, _http
 from . import _plan as P
-from ._drivers import AsyncRedisDriver, RedisDriver
+from ._drivers import AsyncDriver, Driver, open_async_driver, open_driver
 from ._http import CookieSpec
 from ._memory import AsyncMemoryDriver, MemoryDriver, server_for
 from .config import SessionConfig
@@ -61,12 +61,14 @@ class SessionStore(_Base):
     every method here has the same name, arguments and semantics, without ``await``.
     """
 
-    def __init__(self, config: SessionConfig, *, clock: Callable[[], int] | None = None) -> None:
+    def __init__(
+        self, config: SessionConfig, *, client: Any = None, clock: Callable[[], int] | None = None
+    ) -> None:
         super().__init__(config, clock=clock)
-        if config.url.startswith("memory:"):
-            self._driver: RedisDriver | MemoryDriver = MemoryDriver(server_for(config.url))
+        if client is None and config.url.startswith("memory:"):
+            self._driver: Driver | MemoryDriver = MemoryDriver(server_for(config.url))
         else:
-            self._driver = RedisDriver(config)
+            self._driver = open_driver(config, client)
 
     def _run(self, plan: P.Plan[T]) -> T:
         try:
@@ -134,14 +136,16 @@ class SessionStore(_Base):
 
     def health(self) -> HealthReport:
         driver = self._driver
+        send = driver.probe if isinstance(driver, Driver) else driver.execute
         plan = _health.health(self._core, driver.backend)
         try:
-            plan.send((driver.probe if isinstance(driver, RedisDriver) else driver.execute)(next(plan)))
+            batch = next(plan)
+            while True:
+                batch = plan.send(send(batch))
         except StopIteration as done:
             return done.value  # type: ignore[no-any-return]
         except BackendUnavailable as exc:
             return self._unhealthy(exc)
-        raise AssertionError("the health plan is one round trip")
 
     def close(self) -> None:
         self._driver.close()
@@ -161,17 +165,24 @@ class SessionStore(_Base):
 class AsyncSessionStore(_Base):
     """Sessions in Redis (or ``memory://``), for async code.
 
+    `client`: a ready redis-py asyncio client to use instead of one built from ``config.url``:
+    `redis.asyncio.Redis`, a Sentinel ``master_for`` client, or `redis.asyncio.cluster.RedisCluster`
+    (its address, TLS, credentials and pools are used; the store never resends a command, so the
+    client's command retries do not apply to the store's commands). The store does not close it.
+
     Every method is one plan of `redis_sessions._plan`; a round trip is one batch of it. Raises
     `BackendUnavailable` while Redis cannot be reached (within `connect_timeout` /
     `command_timeout` seconds), `SessionTooLarge` and `SerializationError` before storing anything.
     """
 
-    def __init__(self, config: SessionConfig, *, clock: Callable[[], int] | None = None) -> None:
+    def __init__(
+        self, config: SessionConfig, *, client: Any = None, clock: Callable[[], int] | None = None
+    ) -> None:
         super().__init__(config, clock=clock)
-        if config.url.startswith("memory:"):
-            self._driver: AsyncRedisDriver | AsyncMemoryDriver = AsyncMemoryDriver(server_for(config.url))
+        if client is None and config.url.startswith("memory:"):
+            self._driver: AsyncDriver | AsyncMemoryDriver = AsyncMemoryDriver(server_for(config.url))
         else:
-            self._driver = AsyncRedisDriver(config)
+            self._driver = open_async_driver(config, client)
 
     async def _run(self, plan: P.Plan[T]) -> T:
         try:
@@ -281,15 +292,16 @@ class AsyncSessionStore(_Base):
         ``maxmemory``, from ``INFO`` (see `redis_sessions._health`). ``memory://`` gets a PING.
         """
         driver = self._driver
+        send = driver.probe if isinstance(driver, AsyncDriver) else driver.execute
         plan = _health.health(self._core, driver.backend)
         try:
             batch = next(plan)
-            plan.send(await (driver.probe if isinstance(driver, AsyncRedisDriver) else driver.execute)(batch))
+            while True:
+                batch = plan.send(await send(batch))
         except StopIteration as done:
             return done.value  # type: ignore[no-any-return]
         except BackendUnavailable as exc:
             return self._unhealthy(exc)
-        raise AssertionError("the health plan is one round trip")
 
     async def close(self) -> None:
         """Close the connection pool."""

@@ -3,8 +3,8 @@
 -- instead; see _ids.py.)
 -- KEYS[1] session key. ARGV: now_ms, default_ttl_ms, absolute_ttl_ms (0: none).
 -- Returns the stored record; false when missing or expired (then deleted); 0 when the record
--- is unreadable (then deleted). The client recomputes the expiry, and whether the user index was
--- due, from the same record and now_ms (_plan.Core.from_record).
+-- is unreadable (then deleted). The client recomputes the expiry, and whether the user index is
+-- due for a push, from the same record and now_ms (_plan.Core.from_record, Core.index_due).
 local key, now, default_ttl = KEYS[1], tonumber(ARGV[1]), tonumber(ARGV[2])
 local blob = redis.call('GET', key)
 if not blob then return false end
@@ -19,10 +19,4 @@ if expires <= now then
   return false
 end
 redis.call('PEXPIRE', key, expires - now)
--- The user index promises 2 x ttl from its last push: push again once ttl has passed.
-local ttl = tonumber(meta['t']) or default_ttl
-if meta['u'] and (meta['i'] == nil or now - tonumber(meta['i']) >= ttl) then
-  meta['i'] = ARGV[1]
-  redis.call('SET', key, write(meta, data), 'KEEPTTL')
-end
 return blob

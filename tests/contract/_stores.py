@@ -5,8 +5,6 @@ from __future__ import annotations
 from collections.abc import Callable, Iterable
 from typing import Any, Protocol, cast
 
-import redis
-
 from redis_sessions import HealthReport, Session, SessionConfig, SessionPage, SessionStore
 from redis_sessions._layout import KeyLayout
 from redis_sessions._memory import server_for
@@ -157,7 +155,7 @@ StoreFactory = Callable[..., AnyStore]
 class Backend:
     """A look inside the backend, for the few promises the public API cannot show (index pruning)."""
 
-    def __init__(self, url: str, prefix: str, client: redis.Redis | None) -> None:
+    def __init__(self, url: str, prefix: str, client: Any) -> None:
         self.url = url
         self.layout = KeyLayout(prefix)
         self.client = client

@@ -1,4 +1,5 @@
-"""Fixtures of the store contract suite: {memory, redis} x {sync, async}, every test written once.
+"""Fixtures of the store contract suite: {memory, redis, cluster, sentinel} x {sync, async}, every
+test written once.
 
 `store` is an `AnyStore`: `AsyncSessionStore` itself, or `SessionStore` behind `SyncAsAsync`, a thin
 wrapper whose methods call the sync store and return awaitables.
@@ -6,12 +7,16 @@ wrapper whose methods call the sync store and return awaitables.
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator, Callable
+from collections.abc import AsyncIterator, Callable, Iterator
 from typing import Any
 
 import pytest
+import redis
+import redis.cluster
+import redis.sentinel
 
 from redis_sessions import AsyncSessionStore, SessionConfig, SessionStore
+from tests._backends import backend_url_of
 from tests.contract._stores import AnyStore, Backend, StoreFactory, SyncAsAsync
 
 
@@ -53,9 +58,29 @@ def store(make_store: StoreFactory) -> AnyStore:
     return make_store()
 
 
+@pytest.fixture(params=["memory", "redis", "cluster", "sentinel"])
+def backend_url(request: pytest.FixtureRequest) -> str:
+    """Every backend: in-process, one Redis, a local Redis Cluster (3 primaries, 3 replicas) and a
+    Sentinel set (one primary, one replica, three sentinels), each started once per test run."""
+    return backend_url_of(request, request.param)
+
+
 @pytest.fixture
-def backend(backend_url: str, key_prefix: str, request: pytest.FixtureRequest) -> Backend:
-    client = None
-    if backend_url.startswith("redis"):
-        client = request.getfixturevalue("redis_client")
-    return Backend(backend_url, key_prefix, client)
+def backend(backend_url: str, key_prefix: str, request: pytest.FixtureRequest) -> Iterator[Backend]:
+    """A look inside the backend, through a redis-py client of the matching kind."""
+    client: Any = None
+    closing: list[Any] = []
+    if backend_url.startswith("redis+cluster"):
+        nodes = request.getfixturevalue("redis_cluster").startup_nodes
+        startup = [redis.cluster.ClusterNode(h, p) for h, p in nodes]  # type: ignore[no-untyped-call]
+        client = redis.cluster.RedisCluster(startup_nodes=startup)
+    elif backend_url.startswith("redis+sentinel"):
+        topology = request.getfixturevalue("redis_sentinel")
+        sentinel = redis.sentinel.Sentinel(topology.sentinel_addresses)  # type: ignore[no-untyped-call]
+        client = sentinel.master_for(topology.service)  # type: ignore[no-untyped-call]
+        closing = sentinel.sentinels
+    elif backend_url.startswith("redis"):
+        client = redis.Redis.from_url(backend_url)
+    yield Backend(backend_url, key_prefix, client)
+    for each in [client, *closing] if client is not None else []:
+        each.close()

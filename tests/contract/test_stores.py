@@ -15,7 +15,7 @@ pytestmark = pytest.mark.anyio
 async def test_health(store: AnyStore, backend_url: str) -> None:
     report = await store.health()
     assert report.ok is True
-    assert report.backend == ("memory" if backend_url.startswith("memory") else "redis")
+    assert report.backend == backend_url.partition("://")[0]  # memory, redis, redis+cluster, redis+sentinel
     assert report.latency_ms is not None
     assert report.latency_ms >= 0
     assert report.degraded is False

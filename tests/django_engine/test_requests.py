@@ -11,8 +11,16 @@ import django
 import pytest
 from django.test import Client
 
+from tests._backends import backend_url_of
 from tests.django_engine._engine import core, round_trips
 from tests.django_engine.conftest import Settings, needs_async_sessions
+
+
+@pytest.fixture(params=["memory", "redis", "cluster"])
+def backend_url(request: pytest.FixtureRequest) -> str:
+    """These scenarios run once more on a local Redis Cluster (3 primaries): through Django's engine."""
+    return backend_url_of(request, request.param)
+
 
 COOKIE = "sessionid"
 

@@ -20,12 +20,14 @@ class CommandLog:
     """Commands Redis executed while a `CommandRecorder.record` block ran, from MONITOR.
 
     `sent` are the commands clients sent (each round trip sends at least one, so ``len(sent)`` bounds
-    the round trips from above); `lua` are the calls scripts made inside Redis, which are no round
-    trips.
+    the round trips from above), but ``SCRIPT LOAD``: a driver loads a script it has not used yet on
+    that server in the same write as its first call (`loads`). `lua` are the calls scripts made
+    inside Redis, which are no round trips.
     """
 
     sent: list[list[str]] = field(default_factory=list)
     lua: list[list[str]] = field(default_factory=list)
+    loads: list[list[str]] = field(default_factory=list)
 
     @property
     def sent_names(self) -> list[str]:
@@ -63,6 +65,8 @@ class CommandRecorder:
                     log.lua.append(words)
                 elif words == ["ECHO", token]:
                     break
+                elif [w.upper() for w in words[:2]] == ["SCRIPT", "LOAD"]:
+                    log.loads.append(words)
                 else:
                     log.sent.append(words)
 

@@ -14,7 +14,14 @@ import redis
 
 from redis_sessions import SessionIdSigner
 from redis_sessions._layout import KeyLayout
+from tests._backends import backend_url_of
 from tests.http.driver import OffsetClock, Reply, Site, SiteFactory, wait_until
+
+
+@pytest.fixture(params=["memory", "redis", "cluster"])
+def backend_url(request: pytest.FixtureRequest) -> str:
+    """These scenarios run once more on a local Redis Cluster (3 primaries): through every framework."""
+    return backend_url_of(request, request.param)
 
 
 def issued(site: Site, reply: Reply) -> str:

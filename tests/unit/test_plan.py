@@ -211,22 +211,29 @@ def test_load_of_a_non_id_sends_nothing(bad: str) -> None:
 def test_load_pushes_the_user_index_when_due() -> None:
     plan = P.load(CORE, SID)
     first(plan)
-    mark, index = step(plan, [stored({"x": 1}, user="u1", indexed=None)])
-    # GETEX cannot record the push: the save script does, never bringing back a gone session.
-    assert mark == P.Script("save", (key(SID),), (NOW, TTL_MS, 0, 1000, 0, 1, F.META + F.INDEXED, NOW))
+    index, barrier, mark = step(plan, [stored({"x": 1}, user="u1", indexed=None)])
+    # The entry first; only then does the record note the push (the save script: never bringing
+    # back a gone session), so a push that fails is tried again at the next load.
     assert index == P.Script("index_add", (user_key("u1"),), (NOW, NOW + 2 * TTL_MS, SID))
-    session = finish(plan, [NOW + TTL_MS, 1])
+    assert barrier is P.BARRIER
+    assert mark == P.Script("save", (key(SID),), (NOW, TTL_MS, 0, 1000, 0, 1, F.META + F.INDEXED, NOW))
+    session = finish(plan, [1, None, NOW + TTL_MS])
     assert session is not None
     assert session.user_id == "u1"
 
 
-def test_load_script_records_the_index_push_itself() -> None:
+def test_load_script_path_pushes_the_index_the_same_way() -> None:
     plan = P.load(CORE, OWN_SID)
     first(plan)
     batch = step(plan, [stored({"x": 1}, user="u1", indexed=None)])
-    call = only_script(batch, "index_add")
+    call, barrier, mark = batch
+    assert isinstance(call, P.Script)
+    assert call.name == "index_add"
     assert call.keys == (user_key("u1"),)
-    session = finish(plan, [1])
+    assert barrier is P.BARRIER
+    assert isinstance(mark, P.Script)
+    assert mark.name == "save"
+    session = finish(plan, [1, None, NOW + TTL_MS])
     assert session is not None
     assert session.user_id == "u1"
 
@@ -297,16 +304,16 @@ def test_create_with_user_and_own_ttl() -> None:
     session = CORE.new_session({}, "u1", 20)
     plan = P.save(CORE, session)
     batch = first(plan)
-    assert [c.name for c in batch if isinstance(c, P.Script)] == ["index_add"]
-    ttl_ms, fields = created(batch[0])
+    # With the create, no barrier: the id is given out only once both are stored.
+    index, create = batch
+    ttl_ms, fields = created(create)
     assert ttl_ms == 20_000
     assert fields[F.META + F.USER] == b"u1"
     assert fields[F.META + F.TTL] == b"20000"
-    index = batch[1]
     assert isinstance(index, P.Script)
     assert index.keys == (user_key("u1"),)
     assert index.args == (NOW, NOW + 40_000, session.id)
-    assert finish(plan, [1, 1]) is True
+    assert finish(plan, [1, True]) is True
 
 
 def test_create_with_absolute_ttl_caps_the_first_expiry() -> None:
@@ -401,7 +408,8 @@ def test_save_binding_a_user_adds_the_index_entry() -> None:
     session.user_id = "u1"
     plan = P.save(CORE, session)
     batch = first(plan)
-    save_call, index = batch
+    index, barrier, save_call = batch  # indexed before the binding is stored
+    assert barrier is P.BARRIER
     assert isinstance(save_call, P.Script)
     assert save_call.name == "save"
     to_set, _ = save_args(save_call)
@@ -409,7 +417,7 @@ def test_save_binding_a_user_adds_the_index_entry() -> None:
     assert isinstance(index, P.Script)
     assert index.name == "index_add"
     assert index.keys == (user_key("u1"),)
-    assert finish(plan, [NOW + TTL_MS, 1]) is True
+    assert finish(plan, [1, None, NOW + TTL_MS]) is True
 
 
 def test_save_rebinding_moves_the_index_entry() -> None:
@@ -417,24 +425,34 @@ def test_save_rebinding_moves_the_index_entry() -> None:
     session.user_id = "u2"
     plan = P.save(CORE, session)
     batch = first(plan)
-    assert len(batch) == 3
-    assert P.Command(("ZREM", user_key("u1"), SID)) in batch
+    assert [type(c) for c in batch] == [P.Script, P.Barrier, P.Script]
     index = [c for c in batch if isinstance(c, P.Script) and c.name == "index_add"]
     assert len(index) == 1
     assert index[0].keys == (user_key("u2"),)
+    # The old entry goes only once the save is known to have been stored.
+    assert step(plan, [1, None, NOW + TTL_MS]) == [P.Command(("ZREM", user_key("u1"), SID))]
+    assert finish(plan, [1]) is True
+
+
+def test_a_refused_save_keeps_the_old_index_entry() -> None:
+    session = loaded({"a": 1}, user="u1")
+    session.user_id = "u2"
+    plan = P.save(CORE, session)
+    first(plan)
+    with pytest.raises(SessionTooLarge):
+        step(plan, [1, None, [-3, 5000]])  # the merged record was over max_size: nothing stored
 
 
 def test_save_unbinding_removes_the_user_fields() -> None:
     session = loaded({"a": 1}, user="u1")
     session.user_id = None
     plan = P.save(CORE, session)
-    batch = first(plan)
-    save_call = batch[0]
+    (save_call,) = first(plan)
     assert isinstance(save_call, P.Script)
     _, to_delete = save_args(save_call)
     assert F.META + F.USER in to_delete
-    assert P.Command(("ZREM", user_key("u1"), SID)) in batch
-    assert not any(isinstance(c, P.Script) and c.name == "index_add" for c in batch)
+    assert step(plan, [NOW + TTL_MS]) == [P.Command(("ZREM", user_key("u1"), SID))]
+    assert finish(plan, [1]) is True
 
 
 def test_save_too_large_counts_unchanged_keys_and_sends_nothing() -> None:
@@ -459,23 +477,19 @@ def test_regenerate_is_one_save_batch_moving_to_a_key_in_the_same_slot() -> None
     session = loaded({"a": 1}, user="u1")
     session["b"] = 2
     plan = P.regenerate(CORE, session)
-    batch = first(plan)
-    save_call = batch[0]
+    index, save_call = first(plan)  # one wave: the new id is given out only once both succeed
     assert isinstance(save_call, P.Script)
     assert save_call.name == "save"
     old_key, new_key = save_call.keys
     assert old_key == key(SID)
     assert new_key != old_key
     assert new_key.startswith("p:{" + slot_tag(SID) + "}")
-    assert P.Command(("ZREM", user_key("u1"), SID)) in batch
-    index = batch[-1]
     assert isinstance(index, P.Script)
     assert index.name == "index_add"
     new_id = index.args[-1]
     assert key(new_id) == new_key
-
-    replies = [NOW + TTL_MS, 1, 1]
-    assert finish(plan, replies) is session
+    assert step(plan, [1, NOW + TTL_MS]) == [P.Command(("ZREM", user_key("u1"), SID))]
+    assert finish(plan, [1]) is session
     assert session.id == new_id
     assert is_valid_id(session.id)
     assert session.modified is False
@@ -556,12 +570,13 @@ def test_delete_user_sessions_spares_except_id() -> None:
     batch = step(plan, [[SID.encode(), SID2.encode(), SID3.encode()]])
     deleted_keys = {k for c in batch if isinstance(c, P.Script) for k in c.keys}
     assert deleted_keys == {key(SID2), key(SID3)}
-    zrem = batch[-1]
+    # The entries go once the deletes have answered.
+    (zrem,) = step(plan, [1, 0])
     assert isinstance(zrem, P.Command)
     assert zrem.args[:2] == ("ZREM", user_key("u1"))
     assert set(zrem.args[2:]) == {SID2, SID3}
     assert SID not in zrem.args
-    assert finish(plan, [1, 0, 2]) == 1
+    assert finish(plan, [2]) == 1
 
 
 # -- listing ----------------------------------------------------------------------------------------
@@ -575,13 +590,19 @@ def peek_replies(batch: P.Batch) -> list[Any]:
     return [reply for _ in peeked_keys(batch) for reply in peeked({"n": 1})]
 
 
-def scan_call(cursor: str, count: int) -> P.Command:
-    return P.Command(("SCAN", cursor, "MATCH", CORE.keys.scan_pattern, "COUNT", count))
+def scan_call(cursor: str, count: int, node: str = "") -> P.Command:
+    return P.Command(("SCAN", cursor, "MATCH", CORE.keys.scan_pattern, "COUNT", count), node)
+
+
+def begin(plan: P.Plan[Any], primaries: tuple[str, ...] = ("",)) -> P.Batch:
+    """The first batch a walk sends once the driver named the primaries (one Redis: "")."""
+    assert first(plan) == [P.Primaries()]
+    return step(plan, [list(primaries)])
 
 
 def test_list_sessions_pages_with_a_cursor_inside_one_scan_step() -> None:
     plan = P.list_sessions(CORE, 2, None)
-    assert first(plan) == [scan_call("0", 10)]
+    assert begin(plan) == [scan_call("0", 10)]
     peeks = step(plan, [scan_reply(b"0", SID, SID2, SID3, noise=("p:user:u1",))])
     assert peeked_keys(peeks) == [key(SID), key(SID2)]
     page = finish(plan, peek_replies(peeks))
@@ -590,7 +611,7 @@ def test_list_sessions_pages_with_a_cursor_inside_one_scan_step() -> None:
     assert page.next_cursor is not None
 
     rest = P.list_sessions(CORE, 2, page.next_cursor)
-    assert first(rest) == [scan_call("0", 10)]  # the same step again, skipping what was listed
+    assert begin(rest) == [scan_call("0", 10)]  # the same step again, skipping what was listed
     peeks = step(rest, [scan_reply(b"0", SID, SID2, SID3)])
     assert peeked_keys(peeks) == [key(SID3)]
     last = finish(rest, peek_replies(peeks))
@@ -600,13 +621,13 @@ def test_list_sessions_pages_with_a_cursor_inside_one_scan_step() -> None:
 
 def test_list_sessions_resumes_after_the_last_id_so_an_expired_key_shifts_nothing() -> None:
     plan = P.list_sessions(CORE, 2, None)
-    first(plan)
+    begin(plan)
     peeks = step(plan, [scan_reply(b"0", SID3, SID, SID2)])  # SCAN's order is not the id order
     assert peeked_keys(peeks) == [key(SID), key(SID2)]
     page = finish(plan, peek_replies(peeks))
 
     rest = P.list_sessions(CORE, 2, page.next_cursor)
-    first(rest)
+    begin(rest)
     peeks = step(rest, [scan_reply(b"0", SID3, SID2)])  # SID expired between the two pages
     assert peeked_keys(peeks) == [key(SID3)]  # counting would have skipped it: it moved up one
     assert [s.id for s in finish(rest, peek_replies(peeks)).sessions] == [SID3]
@@ -614,7 +635,7 @@ def test_list_sessions_resumes_after_the_last_id_so_an_expired_key_shifts_nothin
 
 def test_list_sessions_follows_scan_steps_until_the_page_is_full() -> None:
     plan = P.list_sessions(CORE, 2, None)
-    first(plan)
+    begin(plan)
     assert step(plan, [scan_reply(b"7", noise=("p:user:u1",))]) == [scan_call("7", 10)]
     assert step(plan, [scan_reply(b"9", SID)]) == [scan_call("9", 10)]
     peeks = step(plan, [scan_reply(b"12", SID2)])
@@ -623,12 +644,12 @@ def test_list_sessions_follows_scan_steps_until_the_page_is_full() -> None:
     assert page.next_cursor is not None
 
     rest = P.list_sessions(CORE, 2, page.next_cursor)
-    assert first(rest) == [scan_call("12", 10)]
+    assert begin(rest) == [scan_call("12", 10)]
 
 
 def test_list_sessions_drops_sessions_gone_before_the_peek() -> None:
     plan = P.list_sessions(CORE, 10, None)
-    first(plan)
+    begin(plan)
     peeks = step(plan, [scan_reply(b"0", SID, SID2)])
     page = finish(plan, [None, -2, *peeked({})])
     assert [s.id for s in page.sessions] == [SID2]
@@ -638,7 +659,7 @@ def test_list_sessions_drops_sessions_gone_before_the_peek() -> None:
 
 def test_list_sessions_on_nothing() -> None:
     plan = P.list_sessions(CORE, 10, None)
-    first(plan)
+    begin(plan)
     page = finish(plan, [scan_reply(b"0")])
     assert page == SessionPage([], None)
 
@@ -656,7 +677,7 @@ def test_list_sessions_rejects_a_limit_below_one() -> None:
 
 def test_count_scans_until_cursor_zero_counting_only_sessions() -> None:
     plan = P.count(CORE)
-    assert first(plan) == [scan_call("0", 1000)]
+    assert begin(plan) == [scan_call("0", 1000)]
     (call,) = step(plan, [scan_reply(b"5", SID, noise=("p:user:u1",))])
     assert isinstance(call, P.Command)
     assert call.args[0] == "SCAN"
@@ -685,10 +706,10 @@ def test_gather_keeps_plans_in_lockstep() -> None:
         plan,
         [stored({}, user="u1", indexed=None), stored({}, user="u2")],
     )
-    # only the first needs its index pushed: recorded by the save script, then index_add
-    assert [c.name for c in second if isinstance(c, P.Script)] == ["save", "index_add"]
-    assert second[1].keys == (user_key("u1"),)  # type: ignore[union-attr]
-    results = finish(plan, [NOW + TTL_MS, 1])
+    # only the first needs its index pushed: index_add, then the save script records it
+    assert [c.name for c in second if isinstance(c, P.Script)] == ["index_add", "save"]
+    assert second[0].keys == (user_key("u1"),)  # type: ignore[union-attr]
+    results = finish(plan, [1, None, NOW + TTL_MS])
     assert [s.id for s in results if s is not None] == [SID, SID2]
 
 
@@ -705,3 +726,33 @@ def test_gather_of_saves_is_one_batch() -> None:
 
 def test_gather_of_nothing_sends_nothing() -> None:
     assert without_io(P.gather([])) == []
+
+
+def test_list_sessions_walks_one_primary_after_another_naming_those_done() -> None:
+    plan = P.list_sessions(CORE, 2, None)
+    assert begin(plan, ("a:1", "b:2")) == [scan_call("0", 10, "a:1")]
+    assert step(plan, [scan_reply(b"0", SID)]) == [scan_call("0", 10, "b:2")]
+    peeks = step(plan, [scan_reply(b"4", SID2)])
+    page = finish(plan, peek_replies(peeks))
+    assert [s.id for s in page.sessions] == [SID, SID2]
+    assert page.next_cursor == "4:@b:2!a:1"
+
+    rest = P.list_sessions(CORE, 2, page.next_cursor)
+    assert begin(rest, ("a:1", "b:2")) == [scan_call("4", 10, "b:2")]
+    peeks = step(rest, [scan_reply(b"0", SID3)])
+    last = finish(rest, peek_replies(peeks))
+    assert [s.id for s in last.sessions] == [SID3]
+    assert last.next_cursor is None
+
+
+def test_list_sessions_starts_a_replaced_primary_over() -> None:
+    rest = P.list_sessions(CORE, 2, "4:@gone:1!a:1")
+    assert begin(rest, ("a:1", "c:3")) == [scan_call("0", 10, "c:3")]
+
+
+def test_count_scans_every_primary_at_once() -> None:
+    plan = P.count(CORE)
+    assert begin(plan, ("a:1", "b:2")) == [scan_call("0", 1000, "a:1"), scan_call("0", 1000, "b:2")]
+    more = step(plan, [scan_reply(b"0", SID), scan_reply(b"3", SID2)])
+    assert more == [scan_call(b"3", 1000, "b:2")]  # type: ignore[arg-type]
+    assert finish(plan, [scan_reply(b"0", SID3)]) == 3
