@@ -34,13 +34,16 @@ class SessionMiddleware:
     """Server-side sessions in Redis for any ASGI app.
 
     Give a `config` (a store is built from it) or a ready `store` (shared with your own code, e.g. to
-    list a user's sessions); or Starlette's own keyword arguments (`secret_key`, `session_cookie`,
-    `max_age` in seconds, None for a cookie that ends with the browser, `path`, `same_site`,
-    `https_only`, `domain`, `partitioned`) with the Redis URL from `url` or ``REDIS_URL``, so that
-    replacing the import of Starlette's `SessionMiddleware` is the only change; with none of these,
-    `SessionConfig.from_env()`. A request with a valid cookie costs one round trip (load and slide
-    the TTL); one that writes, at most two; one without a cookie that writes nothing, none. While
-    Redis is unreachable, requests get a 503. Raises `ConfigError` for bad or conflicting settings.
+    list a user's sessions; for a redis-py client of your own, a Sentinel or Cluster one or a pool
+    you share, ``store=AsyncSessionStore(config, client=redis.asyncio.Redis(...))``: the middleware
+    closes neither a store it was given nor that store's client); or Starlette's own keyword
+    arguments (`secret_key`, `session_cookie`, `max_age` in seconds, None for a cookie that ends
+    with the browser, `path`, `same_site`, `https_only`, `domain`, `partitioned`) with the Redis URL
+    from `url` or ``REDIS_URL``, so that replacing the import of Starlette's `SessionMiddleware` is
+    the only change; with none of these, `SessionConfig.from_env()`. A request with a valid cookie
+    costs one round trip (load and slide the TTL); one that writes, at most two; one without a cookie
+    that writes nothing, none. While Redis is unreachable, requests get a 503. Raises `ConfigError`
+    for bad or conflicting settings.
     """
 
     def __init__(

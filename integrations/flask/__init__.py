@@ -6,6 +6,9 @@ Config keys, all optional except ``SECRET_KEY``:
   ``REDIS_SESSIONS_ABSOLUTE_TTL``, ``REDIS_SESSIONS_KEY_PREFIX``, ``REDIS_SESSIONS_MAX_SIZE``,
   ``REDIS_SESSIONS_SERIALIZER``, ``REDIS_SESSIONS_CONNECT_TIMEOUT`` / ``_COMMAND_TIMEOUT``,
   ``REDIS_SESSIONS_SECRET_KEYS``: any `SessionConfig` field, upper-case, prefixed;
+- ``REDIS_SESSIONS_CLIENT``: the dotted path of a zero-argument callable returning the app's own
+  sync redis-py client (or that callable), used instead of ``REDIS_SESSIONS_URL``; or pass a
+  ready client as ``RedisSessions(app, client=...)``. The extension never closes it;
 - ``SECRET_KEY`` and ``SECRET_KEY_FALLBACKS`` sign the cookie (the first signs, all verify);
 - Flask's ``SESSION_COOKIE_*`` keys shape the cookie (SameSite=Lax where Flask's is unset);
   ``SESSION_REFRESH_EACH_REQUEST`` re-sends a permanent session's cookie on every request.

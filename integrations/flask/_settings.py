@@ -5,17 +5,22 @@ Flask's config fills what ``REDIS_SESSIONS_*`` leaves out: ``PERMANENT_SESSION_L
 idle ``ttl``, ``SECRET_KEY`` with ``SECRET_KEY_FALLBACKS`` the signing keys (the first signs, all
 verify), the ``SESSION_COOKIE_*`` keys the cookie, with SameSite=Lax where Flask leaves it unset.
 Bad values raise `ConfigError` naming the config key (never quoting a secret), when the extension
-is initialised; without ``REDIS_SESSIONS_URL`` sessions stay in the process (``memory://``) and one
-WARNING says so.
+is initialised; without ``REDIS_SESSIONS_URL`` (or a client) sessions stay in the process
+(``memory://``) and one WARNING says so.
+
+``REDIS_SESSIONS_CLIENT`` gives the app's own redis-py client: the dotted path of a zero-argument
+callable that returns one (imported with Werkzeug's `import_string`), or that callable itself.
 """
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass, fields
 from datetime import timedelta
 from typing import Any
 
 from flask import Flask
+from werkzeug.utils import import_string
 
 from redis_sessions import ConfigError, SessionConfig
 from redis_sessions.config import error_message, implicit_memory_url
@@ -23,6 +28,11 @@ from redis_sessions.config import error_message, implicit_memory_url
 PREFIX = "REDIS_SESSIONS_"
 # Options of the extension itself, next to the SessionConfig fields.
 PERMANENT = PREFIX + "PERMANENT"  # sessions are permanent unless a view sets otherwise
+CLIENT = PREFIX + "CLIENT"  # a factory of the app's own sync redis-py client
+OPTIONS = (PERMANENT, CLIENT)
+# The url of a config whose store uses a client of the app's: never connected to, and not
+# memory:// (which would warn, and refuse replica_acks).
+CLIENT_URL = "redis://"
 
 # SessionConfig field -> the Flask config key it comes from.
 FLASK_KEYS = {
@@ -65,24 +75,69 @@ class ExtensionSettings:
     config: SessionConfig
     permanent: bool  # REDIS_SESSIONS_PERMANENT: the default of `session.permanent`
     partitioned: bool  # SESSION_COOKIE_PARTITIONED (Flask 3.1)
+    client: Any  # the app's own redis-py client (None: one built from the URL)
+    client_source: str  # where `client` came from, for errors: the config key or "client"
 
 
-def settings_from_app(app: Flask) -> ExtensionSettings:
-    """Read `app`'s config. Raises `ConfigError` naming the bad key."""
+def settings_from_app(app: Flask, client: Any = None) -> ExtensionSettings:
+    """Read `app`'s config; `client` is the one given to `init_app`, if any. Raises `ConfigError`
+    naming the bad key."""
     permanent = app.config.get(PERMANENT, False)
     if not isinstance(permanent, bool):
         raise ConfigError(PERMANENT, f"must be True or False, got {permanent!r}")
     partitioned = bool(app.config.get("SESSION_COOKIE_PARTITIONED", False))
-    return ExtensionSettings(config_from_app(app), permanent, partitioned)
+    factory = app.config.get(CLIENT)
+    if factory is not None and client is not None:
+        raise ConfigError(CLIENT, "is set and a client= was given too: give one of them")
+    source = CLIENT if factory is not None else "client"
+    with_client = factory is not None or client is not None
+    if with_client and app.config.get(PREFIX + "URL") is not None:
+        raise ConfigError(
+            PREFIX + "URL",
+            f"is set and so is a client ({source}): sessions go through the client, the URL would "
+            "not be used; remove one",
+        )
+    config = config_from_app(app, with_client=with_client)  # bad settings fail before the call
+    if factory is not None:
+        client = client_from_factory(factory)
+    return ExtensionSettings(config, permanent, partitioned, client, source)
 
 
-def config_from_app(app: Flask) -> SessionConfig:
-    """Build the `SessionConfig` of `app` from its config. Raises `ConfigError` naming the key."""
+def client_from_factory(value: Any) -> Any:
+    """Call the factory ``REDIS_SESSIONS_CLIENT`` names (a dotted path, or the callable itself)
+    with no arguments and return what it gives. Raises `ConfigError` naming the key when the path
+    cannot be imported or names nothing callable."""
+    factory: Callable[[], Any]
+    if isinstance(value, str):
+        try:
+            factory = import_string(value)
+        except (ImportError, ValueError) as exc:  # werkzeug's ImportStringError is an ImportError
+            raise ConfigError(CLIENT, f"cannot import {value!r}: {_import_error(exc)}") from exc
+    else:
+        factory = value
+    if not callable(factory):
+        raise ConfigError(
+            CLIENT,
+            "must be the dotted path of a zero-argument callable that returns a redis-py client "
+            f"(or that callable), got {type(factory).__name__}",
+        )
+    return factory()
+
+
+def _import_error(exc: Exception) -> str:
+    """The reason, without werkzeug's multi-line debugging report."""
+    cause = getattr(exc, "exception", None)  # ImportStringError keeps the original error here
+    return str(cause if isinstance(cause, BaseException) else exc)
+
+
+def config_from_app(app: Flask, *, with_client: bool = False) -> SessionConfig:
+    """Build the `SessionConfig` of `app` from its config (`with_client`: the store will use a
+    client of the app's, not the URL). Raises `ConfigError` naming the key."""
     known = {f.name.upper(): f.name for f in fields(SessionConfig)}
     values: dict[str, Any] = {}
     given: set[str] = set()
     for key, value in app.config.items():
-        if not key.startswith(PREFIX) or key == PERMANENT:
+        if not key.startswith(PREFIX) or key in OPTIONS:
             continue
         name = key[len(PREFIX) :]
         if name.startswith("COOKIE_") and name in known:
@@ -90,7 +145,7 @@ def config_from_app(app: Flask) -> SessionConfig:
             raise ConfigError(key, f"set SESSION_{name} instead: the cookie follows Flask's own keys")
         if name not in known:
             names = [PREFIX + k for k in known if not k.startswith("COOKIE_")]
-            options = ", ".join(sorted([*names, PERMANENT]))
+            options = ", ".join(sorted([*names, *OPTIONS]))
             raise ConfigError(key, f"is not a known option (known: {options})")
         values[known[name]] = value
         given.add(key)
@@ -103,6 +158,8 @@ def config_from_app(app: Flask) -> SessionConfig:
             raise ConfigError("SECRET_KEY", "is not set: session ids are signed with it (and its fallbacks)")
         fallbacks = app.config.get("SECRET_KEY_FALLBACKS") or []
         values["secret_keys"] = [_text(secret), *(_text(k) for k in fallbacks)]
+    if with_client:
+        values.setdefault("url", CLIENT_URL)
     values.setdefault("url", implicit_memory_url(PREFIX + "URL"))  # memory://, with a warning
     try:
         return SessionConfig(**values)

@@ -3,10 +3,11 @@
 from __future__ import annotations
 
 import weakref
+from typing import Any
 
 from flask import Flask, current_app, session
 
-from redis_sessions import SessionStore, _health, _http
+from redis_sessions import ConfigError, SessionStore, _health, _http
 from redis_sessions.integrations.flask._settings import settings_from_app
 from redis_sessions.integrations.flask.interface import FlaskSession, RedisSessionInterface
 
@@ -19,17 +20,38 @@ class RedisSessions:
 
     Settings come from ``app.config`` (see `redis_sessions.integrations.flask`); a missing
     ``SECRET_KEY`` or a bad value raises `ConfigError` here, at start-up, naming the key.
+
+    `client`: a ready redis-py client of the app's, used instead of one built from
+    ``REDIS_SESSIONS_URL``: `redis.Redis`, a Sentinel ``master_for`` client, or
+    `redis.cluster.RedisCluster` (sync: Flask views are). It serves every app this object
+    initialises, unless `init_app` is given its own; ``REDIS_SESSIONS_CLIENT`` in the config does
+    the same from settings. The extension never closes it.
     """
 
-    def __init__(self, app: Flask | None = None) -> None:
+    def __init__(self, app: Flask | None = None, *, client: Any = None) -> None:
+        self._client = client
         if app is not None:
             self.init_app(app)
 
-    def init_app(self, app: Flask) -> None:
-        """Install the session interface on `app`, with a store built from its config. That
-        store is closed when `app` is garbage collected, or when the process exits."""
-        settings = settings_from_app(app)
-        store = SessionStore(settings.config)
+    def init_app(self, app: Flask, *, client: Any = None) -> None:
+        """Install the session interface on `app`, with a store over `client` (default: the one
+        given to the constructor, then ``REDIS_SESSIONS_CLIENT``'s) or built from its config. That
+        store is closed when `app` is garbage collected, or when the process exits (a client the
+        app gave is not: the store never closes it). Raises `ConfigError` naming the key (or
+        ``client``) for a bad setting, a client that is not a sync redis-py one, or a client and a
+        ``REDIS_SESSIONS_URL`` both given."""
+        settings = settings_from_app(app, client if client is not None else self._client)
+        try:
+            store = SessionStore(settings.config, client=settings.client)
+        except ConfigError as exc:
+            if exc.field != "client":
+                raise
+            kind = type(settings.client)
+            raise ConfigError(
+                settings.client_source,
+                "must be a sync redis-py client (redis.Redis, a Sentinel master_for client, or "
+                f"redis.cluster.RedisCluster), got a {kind.__module__}.{kind.__qualname__}",
+            ) from exc
         interface = RedisSessionInterface(
             store, permanent=settings.permanent, partitioned=settings.partitioned
         )
