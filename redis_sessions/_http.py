@@ -15,6 +15,9 @@ break one framework.
 from __future__ import annotations
 
 import logging
+import math
+import time
+from collections.abc import Callable
 from typing import NamedTuple, Protocol, TypeVar
 
 from . import _plan as P
@@ -192,20 +195,47 @@ class SetCookieHeader:
 
 
 class OutageLog:
-    """Logs one line when the store becomes unreachable and one when it is back (not per request)."""
+    """Logs one line when the store becomes unreachable and one when it is back, not one per request.
 
-    def __init__(self) -> None:
+    A failure within `SETTLE` seconds of a recovery continues that outage without a new line (a
+    Cluster with one shard down answers some requests and not others); such an outage is logged as
+    over once no request has failed for `SETTLE` seconds, with how many failed meanwhile.
+    """
+
+    SETTLE = 5.0  # seconds
+
+    def __init__(self, clock: Callable[[], float] = time.monotonic) -> None:
         self.down = False
+        self._clock = clock
+        self._recovered = -math.inf
+        self._last_failure = -math.inf
+        self._flapping = 0  # failures since the outage came back after its recovery was logged
 
     def failed(self, exc: BackendUnavailable) -> None:
-        if not self.down:
+        now = self._clock()
+        self._last_failure = now
+        if self._flapping:
+            self._flapping += 1
+        elif not self.down:
             self.down = True
-            logger.error("session store unavailable, answering 503 until it is back: %s", exc)
+            if now - self._recovered < self.SETTLE:
+                self._flapping = 1
+            else:
+                logger.error("session store unavailable, answering 503 until it is back: %s", exc)
 
     def succeeded(self) -> None:
-        if self.down:
-            self.down = False
+        if not self.down:
+            return
+        now = self._clock()
+        if self._flapping:
+            if now - self._last_failure < self.SETTLE:
+                return
+            logger.warning("session store reachable again, %d more requests failed meanwhile", self._flapping)
+            self._flapping = 0
+        else:
             logger.warning("session store reachable again")
+        self.down = False
+        self._recovered = now
 
 
 def pending(session: Session) -> bool:
