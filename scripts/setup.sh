@@ -35,8 +35,9 @@ if [ ! -f "$stamp" ]; then
   rm -f .venv/.installed-* && touch "$stamp"
 fi
 
-if ! command -v redis-server >/dev/null; then
-  echo "setup: redis-server not found; installing it with apt-get" >&2
-  apt_install redis-server || echo "setup: could not install redis-server (need root or sudo and apt-get)" >&2
+# redis-server, and redis-cli (Debian's redis-tools) for the local Cluster and Sentinel fixtures.
+if ! command -v redis-server >/dev/null || ! command -v redis-cli >/dev/null; then
+  echo "setup: redis-server or redis-cli not found; installing them with apt-get" >&2
+  apt_install redis-server redis-tools || echo "setup: could not install redis-server (need root or sudo and apt-get)" >&2
   # Debian starts a system service on install; our tests start their own servers.
 fi
