@@ -552,39 +552,41 @@ def delete_user_sessions(core: Core, user_id: str, except_id: str | None) -> Pla
 
 class _Cursor(NamedTuple):
     """Where a `list_sessions` walk stands: a SCAN cursor on one primary (`node`, "" on a single
-    Redis), the last id listed from that SCAN step, and the primaries already walked."""
+    Redis), the ids of the last SCAN step not listed yet, and the primaries already walked."""
 
     scan: str
-    after: str
+    pending: tuple[str, ...]
     node: str | None
     done: tuple[str, ...]
 
     def text(self) -> str:
-        # "<scan>:<last id>", then "@<primary>" and "!<walked>,<walked>" on a Cluster.
+        # "<scan>:<id>.<id>", then "@<primary>" and "!<walked>,<walked>" on a Cluster.
         node = f"@{self.node}" if self.node else ""
-        done = "!" + ",".join(self.done) if any(self.done) else ""
-        return f"{self.scan}:{self.after}{node}{done}"
+        done = "!" + ",".join(self.done) if self.done else ""  # "!" alone: a single Redis walked
+        return f"{self.scan}:{'.'.join(self.pending)}{node}{done}"
 
 
 def _parse_cursor(cursor: str | None) -> _Cursor:
     if cursor is None:
-        return _Cursor("0", "", None, ())
-    rest, _, done = cursor.partition("!")
+        return _Cursor("0", (), None, ())
+    rest, bang, done = cursor.partition("!")
     rest, at, node = rest.partition("@")
     scan, sep, after = rest.partition(":")
-    if not sep or not scan.isdigit() or (after and not is_valid_id(after)) or (at and not node):
+    pending = tuple(after.split(".")) if after else ()
+    if not sep or not scan.isdigit() or not all(map(is_valid_id, pending)) or (at and not node):
         raise ValueError(f"not a cursor from list_sessions: {cursor!r}")
-    return _Cursor(scan, after, node if at else "", tuple(done.split(",")) if done else ())
+    return _Cursor(scan, pending, node if at else "", tuple(done.split(",")) if bang else ())
 
 
 def list_sessions(core: Core, limit: int, cursor: str | None) -> Plan[SessionPage]:
-    """One page of sessions by SCAN (never KEYS), primary after primary on a Cluster.
+    """One page of at most `limit` sessions by SCAN (never KEYS), primary after primary on a Cluster.
 
-    A page that ends inside one SCAN step resumes at that step, after the last id it listed (the
-    ids of a step are taken in sorted order), never by counting: a key that expires between two
-    pages shifts nothing, so every session alive for the whole walk is listed, and none twice
-    (unless Redis' own SCAN returns a key twice while its table shrinks, or a failover replaces the
-    primary being walked: its walk starts over on the new one).
+    A SCAN step is never sent twice: it asks for the room left in the page (``COUNT``), and the ids
+    of a step that do not fit (SCAN may return more than asked) travel in the cursor to the next
+    page, so the cursor is as confidential as the ids it lists. Every session alive for the whole
+    walk is listed, and none twice, unless Redis' own SCAN returns a key twice while its table
+    shrinks, a reshard moves a slot from a primary not yet walked to one already walked (or back),
+    or a failover replaces the primary being walked (its walk starts over on the new one).
     """
     if limit < 1:
         raise ValueError("limit must be at least 1")
@@ -592,33 +594,34 @@ def list_sessions(core: Core, limit: int, cursor: str | None) -> Plan[SessionPag
     (primaries,) = yield [Primaries()]
     done = list(at.done)
     todo = [node for node in primaries if node not in done]
-    scan, after = at.scan, at.after
-    if at.node is None or at.node not in todo:  # a fresh walk, or its primary is gone
-        scan, after = "0", ""
+    scan = at.scan
+    if at.node is None or at.node not in todo:  # a fresh walk, or its primary is gone (or walked)
+        scan = "0"
     else:
         todo.remove(at.node)
         todo.insert(0, at.node)
-    ids: list[str] = []
+    ids = list(at.pending[:limit])
+    pending = at.pending[limit:]
     next_cursor: str | None = None
-    while todo:
+    if pending:
+        next_cursor = _Cursor(scan, pending, at.node, tuple(done)).text()
+    while todo and len(ids) < limit:
         node = todo[0]
+        room = limit - len(ids)
         ((following, keys),) = yield [
-            Command(("SCAN", scan, "MATCH", core.keys.scan_pattern, "COUNT", max(limit, 10)), node)
+            Command(("SCAN", scan, "MATCH", core.keys.scan_pattern, "COUNT", max(room, 10)), node)
         ]
         following = following.decode() if isinstance(following, bytes) else str(following)
-        step = sorted({i for i in map(core.keys.session_id, keys) if i is not None and i > after})
-        room = limit - len(ids)
-        if len(step) > room:
-            ids += step[:room]
-            next_cursor = _Cursor(scan, ids[-1], node, tuple(done)).text()
-            break
-        ids += step
-        scan, after = following, ""
+        step = sorted({i for i in map(core.keys.session_id, keys) if i is not None})
+        ids += step[:room]
+        scan = following
         if following == "0":
             done.append(node)
             todo.pop(0)
-        if todo and len(ids) == limit:
-            next_cursor = _Cursor(scan, "", todo[0], tuple(done)).text()
+            scan = "0"
+        rest = tuple(step[room:])
+        if rest or (todo and len(ids) == limit):
+            next_cursor = _Cursor(scan, rest, todo[0] if todo else node, tuple(done)).text()
             break
     sessions = (yield from _peek_all(core, ids, core.now_ms())) if ids else []
     return SessionPage([s for s in sessions if s is not None], next_cursor)

@@ -1,0 +1,1 @@
+"""Redis Cluster under change: slots resharded under load, and `list_sessions` walks under churn."""
