@@ -100,6 +100,13 @@ def route(
         wave_nodes |= nodes
     if wave:
         yield from _run_wave(batch, wave, locate, loaded, wait, replies, acks)
+    return conclude(batch, replies, acks, prefix, keep_errors)
+
+
+def conclude(batch: Batch, replies: list[Any], acks: list[Any], prefix: str, keep_errors: bool) -> list[Any]:
+    """`replies` with each error reply translated: raised (the first), or kept in place as our error
+    with `keep_errors`; raises `BackendUnavailable` (kind ``"replica acks"``) when a `Wait` in
+    `batch` got fewer acknowledgements (`acks`: the WAIT replies of the servers written to)."""
     for i, call in enumerate(batch):
         reply = replies[i]
         if isinstance(reply, ResponseError):
@@ -107,6 +114,7 @@ def route(
             if not keep_errors:
                 raise error from reply
             replies[i] = error
+    wait = next((call for call in batch if isinstance(call, Wait)), None)
     if wait is not None:
         fewest = min((a for a in acks if isinstance(a, int)), default=wait.replicas)
         failed = next((a for a in acks if isinstance(a, ResponseError)), None)
@@ -121,6 +129,54 @@ def route(
             )
         replies[batch.index(wait)] = fewest
     return replies
+
+
+# --- The direct path: one server, nothing to route ------------------------------------------------
+def direct_args(batch: Batch, known: set[str] | None) -> tuple[list[tuple[Any, ...]], bool] | None:
+    """The commands to send for `batch` on a single server in one write, when every script it calls
+    is `known` there (so no call after a `Barrier` can run before a NOSCRIPT in front of it), and
+    whether they are the batch's calls one for one (no `Barrier`, no `Wait`); None when the batch
+    needs `route` (unknown scripts, `Primaries`)."""
+    sent: list[tuple[Any, ...]] = []
+    wait: Wait | None = None
+    plain = True
+    for call in batch:
+        if isinstance(call, Command):
+            sent.append(call.args)
+        elif isinstance(call, Script):
+            if known is None or call.name not in known:
+                return None
+            sent.append(("EVALSHA", SHAS[call.name], len(call.keys), *call.keys, *call.args))
+        elif isinstance(call, Wait):
+            wait, plain = call, False
+        elif isinstance(call, Barrier):
+            plain = False
+        else:
+            return None
+    if wait is not None:
+        sent.append(("WAIT", wait.replicas, wait.timeout_ms))
+    return sent, plain
+
+
+def direct_replies(batch: Batch, raw: list[Any]) -> tuple[list[Any], list[Any], list[int]]:
+    """(replies in `batch` order, the WAIT replies, the indexes of the calls that did not run: a
+    script answered NOSCRIPT, a call answered MOVED, ASK or TRYAGAIN; they go again through
+    `route`) from the replies to `direct_args`."""
+    replies: list[Any] = []
+    answers = iter(raw)
+    missing: list[int] = []
+    for i, call in enumerate(batch):
+        if isinstance(call, (Barrier, Wait)):
+            replies.append(None)
+            continue
+        reply = next(answers)
+        if isinstance(reply, (MovedError, AskError, TryAgainError)) or (
+            isinstance(reply, NoScriptError) and isinstance(call, Script)
+        ):
+            missing.append(i)
+        replies.append(reply)
+    acks = list(answers)  # WAIT's, if any
+    return replies, acks, missing
 
 
 def _phases(batch: Batch) -> list[list[int]]:
@@ -223,3 +279,19 @@ def _script_loaded(reply: Any) -> None:
     """Check a SCRIPT LOAD reply; raise our error for an error reply (NOPERM, OOM...)."""
     if isinstance(reply, ResponseError):
         raise translate(reply, Command(LOAD_SCRIPTS[0])) from reply
+
+
+def only_server(batch: Batch, locate: Callable[[Command | Script], str]) -> str | None:
+    """The one server every call of `batch` goes to, when it has no `Barrier` (and no `Primaries`);
+    else None."""
+    server = None
+    for call in batch:
+        if isinstance(call, (Command, Script)):
+            owner = locate(call)
+            if server is None:
+                server = owner
+            elif owner != server:
+                return None
+        elif not isinstance(call, Wait):
+            return None
+    return server

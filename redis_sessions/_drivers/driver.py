@@ -14,12 +14,14 @@ import weakref
 from collections.abc import AsyncGenerator, Callable
 from typing import Any
 
-from redis_sessions._plan import Batch, Primaries
+from redis.exceptions import ResponseError
+
+from redis_sessions._plan import Batch, Primaries, Wait
 from redis_sessions.errors import BackendUnavailable
 
 from ._errors import RAISED, translate
 from ._link import AsyncLink, Link
-from ._route import Refresh, Send, route
+from ._route import Refresh, Send, conclude, direct_args, direct_replies, only_server, route
 from .servers import AsyncClusterServers, AsyncOneServer, ClusterServers, OneServer
 
 SyncServers = OneServer | ClusterServers
@@ -40,6 +42,23 @@ class Driver:
         """Run `batch` (see `_route.route`) and return the parsed replies. Raises `BackendUnavailable`
         (or `BackendMisconfigured`) as `_errors.translate` says; with `keep_errors`, error replies
         are returned in place as our errors instead (for `health`)."""
+        servers = self.servers
+        if isinstance(servers, OneServer) and not keep_errors:
+            direct = direct_args(batch, self._loaded.get(""))
+            if direct is not None:  # the usual case: one server, nothing to route
+                return self._direct(servers.link(""), batch, *direct)
+        elif isinstance(servers, ClusterServers) and not keep_errors:
+            try:
+                node = only_server(batch, servers.locate)
+            except RAISED as exc:
+                raise self._lost(exc) from exc
+            direct = direct_args(batch, self._loaded.get(node)) if node is not None else None
+            if node is not None and direct is not None:  # one primary, nothing to route
+                return self._direct(servers.link(node), batch, *direct, node)
+        return self._routed(batch, keep_errors)
+
+    def _routed(self, batch: Batch, keep_errors: bool = False) -> list[Any]:
+        """`batch` through `_route.route`: waves over every server it names, redirects followed."""
         servers = self.servers
         if len(batch) == 1 and isinstance(batch[0], Primaries):
             try:
@@ -69,6 +88,40 @@ class Driver:
         except BackendUnavailable as exc:
             if exc.kind == "replica acks":  # maybe a demoted primary: find the primary anew
                 servers.suspect()
+            raise
+
+    def _direct(
+        self, link: Link, batch: Batch, sent: list[tuple[Any, ...]], plain: bool, node: str = ""
+    ) -> list[Any]:
+        """`batch` in one exchange with one server (see `_route.direct_args`); the calls that did not
+        run there (NOSCRIPT, MOVED, ASK, TRYAGAIN) go again through `route`."""
+        self.round_trips += 1
+        try:
+            conn = link.take()
+            try:
+                link.send(conn, sent)
+                raw = link.receive(conn, sent)
+            except BaseException:  # cut off mid-reply: never read again, never resent
+                link.drop(conn)
+                raise
+            link.give_back(conn)
+        except BackendUnavailable:
+            raise
+        except RAISED as exc:
+            raise self._lost(exc) from exc
+        if plain and not any(isinstance(reply, ResponseError) for reply in raw):
+            return raw  # no Barrier, no Wait, no error reply: the replies as they are
+        replies, acks, missing = direct_replies(batch, raw)
+        if missing:  # scripts flushed (SCRIPT FLUSH, a restart unseen), a slot moved: not run
+            self._loaded.pop(node, None)
+            again = self._routed([batch[i] for i in missing] + [c for c in batch if isinstance(c, Wait)])
+            for i, reply in zip(missing, again, strict=False):
+                replies[i] = reply
+        try:
+            return conclude(batch, replies, acks, self._prefix, keep_errors=False)
+        except BackendUnavailable as exc:
+            if exc.kind == "replica acks":
+                self.servers.suspect()
             raise
 
     def _lost(self, exc: BaseException) -> BackendUnavailable:
@@ -145,6 +198,19 @@ class AsyncDriver:
             await servers.ready()
         except RAISED as exc:
             raise translate(exc, prefix=self._prefix) from exc
+        if isinstance(servers, AsyncOneServer) and not keep_errors:
+            direct = direct_args(batch, self._loaded.get(""))
+            if direct is not None:  # the usual case: one server, nothing to route
+                return await self._direct(servers, servers.link(""), batch, *direct)
+        elif isinstance(servers, AsyncClusterServers) and not keep_errors:
+            node = only_server(batch, servers.locate)
+            direct = direct_args(batch, self._loaded.get(node)) if node is not None else None
+            if node is not None and direct is not None:  # one primary, nothing to route
+                return await self._direct(servers, servers.link(node), batch, *direct, node)
+        return await self._routed(servers, batch, keep_errors)
+
+    async def _routed(self, servers: AsyncServers, batch: Batch, keep_errors: bool = False) -> list[Any]:
+        """As `Driver._routed`."""
         if len(batch) == 1 and isinstance(batch[0], Primaries):
             return [servers.primaries()]
         plan = route(batch, servers.locate, self._loaded, self._prefix, keep_errors)
@@ -169,6 +235,41 @@ class AsyncDriver:
                 step = plan.send(answer)
         except StopIteration as done:
             return done.value  # type: ignore[no-any-return]
+        except BackendUnavailable as exc:
+            if exc.kind == "replica acks":
+                await servers.suspect()
+            raise
+
+    async def _direct(
+        self,
+        servers: AsyncServers,
+        link: AsyncLink,
+        batch: Batch,
+        sent: list[tuple[Any, ...]],
+        plain: bool,
+        node: str = "",
+    ) -> list[Any]:
+        """As `Driver._direct`."""
+        self.round_trips += 1
+        try:
+            raw = await _exchange(link, sent)
+        except BackendUnavailable:
+            raise
+        except RAISED as exc:
+            self._loaded.clear()
+            await servers.suspect()
+            raise translate(exc, prefix=self._prefix) from exc
+        if plain and not any(isinstance(reply, ResponseError) for reply in raw):
+            return raw
+        replies, acks, missing = direct_replies(batch, raw)
+        if missing:
+            self._loaded.pop(node, None)
+            waits: Batch = [c for c in batch if isinstance(c, Wait)]
+            again = await self._routed(servers, [batch[i] for i in missing] + waits)
+            for i, reply in zip(missing, again, strict=False):
+                replies[i] = reply
+        try:
+            return conclude(batch, replies, acks, self._prefix, keep_errors=False)
         except BackendUnavailable as exc:
             if exc.kind == "replica acks":
                 await servers.suspect()

@@ -3,9 +3,8 @@
 from __future__ import annotations
 
 import pytest
-import redis
 
-from tests.contract._stores import AnyStore, StoreFactory, loaded
+from tests.contract._stores import AnyStore, Backend, StoreFactory, loaded
 
 pytestmark = pytest.mark.anyio
 
@@ -65,19 +64,19 @@ async def test_new_session_is_stored_only_by_save(store: AnyStore) -> None:
     assert [s.id for s in await store.sessions_for_user("u1")] == [session.id]
 
 
-@pytest.mark.parametrize("backend_url", ["redis"], indirect=True)
+@pytest.mark.parametrize("backend_url", ["redis", "cluster", "sentinel"], indirect=True)
 async def test_scripts_flushed_on_the_server_are_loaded_again(
-    make_store: StoreFactory, redis_client: redis.Redis
+    make_store: StoreFactory, backend: Backend
 ) -> None:
     store = make_store()
     session = await store.create({"a": 1}, user_id="u1")
-    redis_client.script_flush()
+    backend.client.script_flush()  # every primary of a Cluster
     copy = await loaded(store, session.id)
-    redis_client.script_flush()
+    backend.client.script_flush()
     copy["a"] = 2
     copy.user_id = "u2"  # a batch of scripts and plain commands
     assert await store.save(copy)
-    redis_client.script_flush()
+    backend.client.script_flush()
     assert dict(await loaded(store, session.id)) == {"a": 2}
     assert await store.sessions_for_user("u1") == []
     assert [s.id for s in await store.sessions_for_user("u2")] == [session.id]
