@@ -8,6 +8,7 @@ next batch re-reads it first). redis-py does the discovery (`RedisCluster`'s slo
 
 from __future__ import annotations
 
+import asyncio
 import threading
 from collections.abc import Callable, Sequence
 from typing import Any
@@ -115,6 +116,7 @@ class ClusterServers:
         self._slots = SlotMap()
         self._links: dict[str, Link] = {}
         self._lock = threading.Lock()
+        self._generation = 0  # slot-map reads so far: concurrent refreshes share one
         self._stale = True
 
     def locate(self, call: Command | Script) -> str:
@@ -148,7 +150,10 @@ class ClusterServers:
         return Link(client.connection_pool, client.response_callbacks, self._keep, self._own)
 
     def refresh(self) -> None:
+        seen = self._generation
         with self._lock:
+            if self._generation != seen:  # another thread re-read the map meanwhile
+                return
             try:
                 if self._client is None:
                     self._client = self._make_client()  # reads the slot map
@@ -160,6 +165,7 @@ class ClusterServers:
                 ) from exc
             self._slots.read(self._client.nodes_manager)
             self._stale = False
+            self._generation += 1
 
     def suspect(self) -> None:
         self._stale = True
@@ -227,6 +233,8 @@ class AsyncClusterServers:
         self._own = own
         self._slots = SlotMap()
         self._links: dict[str, AsyncLink] = {}
+        self._refreshing = asyncio.Lock()  # one slot-map read at a time (redis-py's is not reentrant)
+        self._generation = 0
         self._stale = True
 
     async def ready(self) -> None:
@@ -251,23 +259,28 @@ class AsyncClusterServers:
         return link
 
     async def refresh(self) -> None:
-        manager = self._client.nodes_manager
-        before = _node_objects(manager)
-        try:
-            if not self._slots.owners:
-                await self._client.initialize()
-            else:
-                await manager.initialize()
-        except redis.RedisError as exc:
-            raise BackendUnavailable(
-                f"cannot read the Redis Cluster's slot map: {exc}", "connection"
-            ) from exc
-        self._slots.read(manager)
-        self._stale = False
-        after = _node_objects(manager)
-        for key, node in before.items():  # replaced by the re-read (redis-py leaves them open)
-            if key not in after:
-                await node.disconnect()
+        seen = self._generation
+        async with self._refreshing:
+            if self._generation != seen:  # another task re-read the map meanwhile
+                return
+            manager = self._client.nodes_manager
+            before = _node_objects(manager)
+            try:
+                if not self._slots.owners:
+                    await self._client.initialize()
+                else:
+                    await manager.initialize()
+            except redis.RedisError as exc:
+                raise BackendUnavailable(
+                    f"cannot read the Redis Cluster's slot map: {exc}", "connection"
+                ) from exc
+            self._slots.read(manager)
+            self._stale = False
+            self._generation += 1
+            after = _node_objects(manager)
+            for key, node in before.items():  # replaced by the re-read (redis-py leaves them open)
+                if key not in after:
+                    await node.disconnect()
 
     async def suspect(self) -> None:
         self._stale = True
