@@ -237,3 +237,21 @@ def closing_all(things: Iterable[Closable]) -> Iterator[None]:
     finally:
         for thing in things:
             thing.close()
+
+
+def pin_all(mode: str, redis_pids: Sequence[int], who: str = "this process") -> str:
+    """`pin` with several redis-server processes (every node of a cluster or a sentinel set, say): by
+    `mode`, all of them on one CPU and this process on another ("split"), all on one ("same"), or
+    "none"; say how, naming this side `who`."""
+    setaffinity = getattr(os, "sched_setaffinity", None)
+    if mode == "none" or setaffinity is None:
+        return "not pinned"
+    cpus = sorted(os.sched_getaffinity(0))
+    theirs = cpus[1] if mode == "split" and len(cpus) >= 2 else cpus[0]
+    for pid in redis_pids:
+        setaffinity(pid, {theirs})
+    setaffinity(0, {cpus[0]})
+    servers = f"all {len(redis_pids)} redis-server processes"
+    if theirs == cpus[0]:
+        return f"{who} and {servers} on CPU {cpus[0]}"
+    return f"{who} on CPU {cpus[0]}, {servers} on CPU {theirs}"
