@@ -7,7 +7,8 @@ calls on either side of a `Barrier` live on different servers takes one wave per
 
 A call is sent again only when the server says it did not run it: ``NOSCRIPT`` (after ``SCRIPT
 LOAD`` on that server), ``MOVED`` (to the server named, and the topology is re-read), ``ASK`` (to the
-server named, after ``ASKING``) and ``TRYAGAIN`` (after a short pause). Nothing else is resent.
+server named, after ``ASKING``) and ``TRYAGAIN`` (after a pause that doubles, from 25 ms). Nothing
+else is resent.
 """
 
 from __future__ import annotations
@@ -28,7 +29,9 @@ SHAS = {name: hashlib.sha1(_scripts.source(name).encode()).hexdigest() for name 
 # Sent to a server that answered NOSCRIPT (first use, restart, failover, SCRIPT FLUSH).
 LOAD_SCRIPTS = [("SCRIPT", "LOAD", _scripts.source(name)) for name in _scripts.NAMES]
 REDIRECTS = 5  # MOVED/ASK/TRYAGAIN answers followed per call before the reply counts as an outage
-TRYAGAIN_PAUSE = 0.05  # seconds: a slot being migrated answers TRYAGAIN to a call on keys in flux
+# Seconds before each try after a TRYAGAIN (a call on keys of a slot in mid-migration): 0.775 s in all,
+# so that a login in a slot being moved waits for the move rather than answering 503 at once.
+TRYAGAIN_PAUSES = (0.025, 0.05, 0.1, 0.2, 0.4)
 # Commands without a key: sent to the call's `node`, else to any server.
 _KEYLESS = frozenset({"PING", "INFO", "SCAN", "SCRIPT", "ACL", "CONFIG", "DBSIZE", "CLIENT", "MEMORY"})
 
@@ -206,6 +209,7 @@ def _run_wave(
 ) -> Generator[Step, Any, None]:
     """Send the calls at `wave` to their servers, following redirects; fill `replies` and `acks`."""
     targets = {i: (locate(batch[i]), False) for i in wave}  # type: ignore[arg-type]  # (server, ASKING first)
+    pauses = iter(TRYAGAIN_PAUSES)
     for attempt in range(REDIRECTS + 1):
         plan: dict[str, list[int]] = {}
         for i, (node, _) in targets.items():
@@ -271,7 +275,7 @@ def _run_wave(
         if moved:
             yield Refresh()
         if tryagain:
-            yield Pause(TRYAGAIN_PAUSE)
+            yield Pause(next(pauses))
         targets = again
 
 
