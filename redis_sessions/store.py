@@ -255,8 +255,10 @@ class AsyncSessionStore(_Base):
         return await self._run(P.delete_user_sessions(self._core, user_id, except_id))
 
     async def list_sessions(self, *, limit: int = 100, cursor: str | None = None) -> SessionPage:
-        """At most `limit` sessions and a cursor for the next page (None at the end), by SCAN:
-        never KEYS. A session alive for the whole walk is listed at least once."""
+        """At most `limit` (>= 1, else `ValueError`) sessions and a cursor for the next page (None at
+        the end), by SCAN: never KEYS; on a Cluster, primary after primary. A session alive for the
+        whole walk is listed exactly once (the exceptions are in `_plan.list_sessions`). The cursor
+        may carry session ids: keep it as confidential as the sessions it lists."""
         return await self._run(P.list_sessions(self._core, limit, cursor))
 
     async def count(self) -> int:
