@@ -605,6 +605,8 @@ def list_sessions(core: Core, limit: int, cursor: str | None) -> Plan[SessionPag
     next_cursor: str | None = None
     if pending:
         next_cursor = _Cursor(scan, pending, at.node, tuple(done)).text()
+    elif todo and len(ids) == limit:  # the carried ids filled the page: the walk goes on from here
+        next_cursor = _Cursor(scan, (), todo[0], tuple(done)).text()
     while todo and len(ids) < limit:
         node = todo[0]
         room = limit - len(ids)

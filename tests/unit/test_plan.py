@@ -628,6 +628,22 @@ def test_list_sessions_never_sends_a_scan_step_twice() -> None:
     assert begin(rest) == [scan_call("7", 10)]  # SID3 and one more: the next step, never step 0 again
 
 
+def test_list_sessions_goes_on_after_a_page_the_carried_ids_fill_exactly() -> None:
+    plan = P.list_sessions(CORE, 1, None)
+    begin(plan)
+    page = finish(plan, peek_replies(step(plan, [scan_reply(b"7", SID2, SID)])))
+    assert [s.id for s in page.sessions] == [SID] and page.next_cursor == f"7:{SID2}"
+
+    second = P.list_sessions(CORE, 1, page.next_cursor)
+    begin(second)
+    page = finish(second, peeked({"n": 1}))
+    assert [s.id for s in page.sessions] == [SID2]
+    assert page.next_cursor == "7:"  # not the end: SCAN step 7 is still to come
+
+    third = P.list_sessions(CORE, 1, page.next_cursor)
+    assert begin(third) == [scan_call("7", 10)]
+
+
 def test_list_sessions_follows_scan_steps_until_the_page_is_full() -> None:
     plan = P.list_sessions(CORE, 2, None)
     begin(plan)
