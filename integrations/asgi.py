@@ -92,7 +92,7 @@ class SessionMiddleware:
             scope["session"] = await store.open_request(cookie)
         except BackendUnavailable as exc:
             self._outage.failed(exc)
-            await _unavailable(scope, send)
+            await _unavailable(scope, send, exc)
             return
         if cookie is not None:
             self._outage.succeeded()
@@ -118,7 +118,7 @@ class SessionMiddleware:
                 except BackendUnavailable as exc:
                     self._outage.failed(exc)
                     replaced = True
-                    await _unavailable(scope, send)
+                    await _unavailable(scope, send, exc)
                     return
                 accessed = session.accessed
                 if cookie is not None or accessed:
@@ -208,7 +208,7 @@ def _vary_cookie(headers: list[tuple[bytes, bytes]]) -> None:
     headers.append(_VARY_COOKIE)
 
 
-async def _unavailable(scope: Scope, send: Send) -> None:
+async def _unavailable(scope: Scope, send: Send, exc: BackendUnavailable) -> None:
     if scope["type"] == "websocket":
         await send({"type": "websocket.close", "code": 1011})
         return
@@ -219,7 +219,7 @@ async def _unavailable(scope: Scope, send: Send) -> None:
             "headers": [
                 (b"content-type", b"text/plain; charset=utf-8"),
                 (b"content-length", str(len(_UNAVAILABLE_BODY)).encode()),
-                (b"retry-after", b"1"),
+                (b"retry-after", str(exc.retry_after).encode()),
             ],
         }
     )

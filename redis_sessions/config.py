@@ -116,6 +116,14 @@ class SessionConfig:
     """Seconds to wait for a Redis connection before `BackendUnavailable`."""
     command_timeout: float = 1.0
     """Seconds to wait for a Redis reply before `BackendUnavailable`."""
+    circuit_breaker_threshold: int = 5
+    """Timeouts in a row (connecting or waiting for a reply) after which the store stops calling
+    Redis for `circuit_breaker_cooldown` seconds, answering `BackendUnavailable` (``kind == "circuit
+    open"``) at once instead of after a timeout; then one call probes
+    (`redis_sessions._drivers.breaker`). 0 turns the circuit breaker off. Not used with
+    ``memory://``."""
+    circuit_breaker_cooldown: float = 2.0
+    """Seconds the open circuit breaker refuses calls before it lets one probe through."""
     replica_acks: int = 0
     """Number of replicas that must confirm each create, save, regenerate and delete (Redis ``WAIT``,
     sent in the same round trip) before it counts as done; 0: none, as plain Redis. Not with
@@ -154,6 +162,16 @@ class SessionConfig:
             if isinstance(value, bool) or not isinstance(value, (int, float)) or value <= 0:
                 raise ConfigError(name, "must be a positive number of seconds")
         self._check_replicas()
+        threshold, cooldown = self.circuit_breaker_threshold, self.circuit_breaker_cooldown
+        if isinstance(threshold, bool) or not isinstance(threshold, int) or threshold < 0:
+            raise ConfigError(
+                "circuit_breaker_threshold", f"must be a whole number, 0 (off) or more, got {threshold!r}"
+            )
+        number = not isinstance(cooldown, bool) and isinstance(cooldown, (int, float))
+        if not number or not math.isfinite(cooldown) or cooldown <= 0:
+            raise ConfigError(
+                "circuit_breaker_cooldown", f"must be a positive number of seconds, got {cooldown!r}"
+            )
 
         if isinstance(self.url, _ImplicitURL):
             setting = self.url.setting
@@ -247,7 +265,8 @@ class SessionConfig:
 
         Reads REDIS_URL, SESSION_SECRET_KEYS (comma-separated), SESSION_TTL, SESSION_ABSOLUTE_TTL,
         SESSION_KEY_PREFIX, SESSION_MAX_SIZE, SESSION_COOKIE_NAME|PATH|DOMAIN|SECURE|HTTPONLY|SAMESITE,
-        SESSION_REPLICA_ACKS, SESSION_REPLICA_ACK_TIMEOUT (seconds)
+        SESSION_REPLICA_ACKS, SESSION_REPLICA_ACK_TIMEOUT (seconds), SESSION_CIRCUIT_BREAKER_THRESHOLD,
+        SESSION_CIRCUIT_BREAKER_COOLDOWN (seconds)
         and USE_REDIS_SESSIONS (false selects ``memory://``; without it or REDIS_URL, ``memory://``
         with a WARNING naming REDIS_URL). `overrides` (field names) win over the environment.
         Raises `ConfigError` whose `field` is the environment variable to fix (or the override's
@@ -270,13 +289,16 @@ class SessionConfig:
             ("SESSION_TTL", "ttl"),
             ("SESSION_MAX_SIZE", "max_size"),
             ("SESSION_REPLICA_ACKS", "replica_acks"),
+            ("SESSION_CIRCUIT_BREAKER_THRESHOLD", "circuit_breaker_threshold"),
         ):
             if var in env:
                 values[name] = _int(var, env[var])
-        if "SESSION_REPLICA_ACK_TIMEOUT" in env:
-            values["replica_ack_timeout"] = _float(
-                "SESSION_REPLICA_ACK_TIMEOUT", env["SESSION_REPLICA_ACK_TIMEOUT"]
-            )
+        for var, name in (
+            ("SESSION_REPLICA_ACK_TIMEOUT", "replica_ack_timeout"),
+            ("SESSION_CIRCUIT_BREAKER_COOLDOWN", "circuit_breaker_cooldown"),
+        ):
+            if var in env:
+                values[name] = _float(var, env[var])
         if "SESSION_ABSOLUTE_TTL" in env:
             raw = env["SESSION_ABSOLUTE_TTL"].strip()
             values["absolute_ttl"] = (
@@ -316,6 +338,8 @@ ENV_VARIABLES = {
     "max_size": "SESSION_MAX_SIZE",
     "replica_acks": "SESSION_REPLICA_ACKS",
     "replica_ack_timeout": "SESSION_REPLICA_ACK_TIMEOUT",
+    "circuit_breaker_threshold": "SESSION_CIRCUIT_BREAKER_THRESHOLD",
+    "circuit_breaker_cooldown": "SESSION_CIRCUIT_BREAKER_COOLDOWN",
     **{
         f"cookie_{part}": f"SESSION_COOKIE_{part.upper()}"
         for part in ("name", "path", "domain", "secure", "httponly", "samesite")

@@ -35,9 +35,15 @@ class BackendUnavailable(SessionError, ConnectionError):
     URL's ``max_connections`` within ``connect_timeout``), ``"max clients"`` (the server's
     ``maxclients``), or the code of Redis' error reply: ``"LOADING"``, ``"READONLY"``, ``"MASTERDOWN"``,
     ``"CLUSTERDOWN"``, ``"TRYAGAIN"``, ``"BUSY"``, ``"OOM"``, ``"MISCONF"``, ``"NOREPLICAS"``, or another
-    code Redis sent. The integrations answer 503. After a timeout or a dropped connection the command
-    may still have been applied by Redis; the drivers never send it twice.
+    code Redis sent; ``"circuit open"`` when the circuit breaker refused the call without trying
+    (`SessionConfig.circuit_breaker_threshold`). The integrations answer 503 with ``Retry-After:
+    retry_after``. After a timeout or a dropped connection the command may still have been applied
+    by Redis; the drivers never send it twice.
     """
+
+    retry_after: int = 1
+    """Seconds after which a client may try again (the integrations' ``Retry-After``): how long an
+    open circuit breaker still refuses calls, else 1."""
 
     def __init__(self, message: str, kind: str = "connection") -> None:
         super().__init__(message)

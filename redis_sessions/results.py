@@ -24,7 +24,9 @@ class HealthReport:
     `degraded`: served, but sessions are at risk: a ``maxmemory-policy`` that evicts them, evictions
     seen (``INFO stats evicted_keys``), or memory over 90% of ``maxmemory``. `detail` says all of it
     in words. `missing_permissions`: ACL rules the Redis user lacks (``"+evalsha"``, ``"~prefix*"``).
-    `maxmemory_policy` and `evicted_keys` as ``INFO`` gives them; None when not read.
+    `maxmemory_policy` and `evicted_keys` as ``INFO`` gives them; None when not read. `breaker`: the
+    circuit breaker's state, ``"closed"``, ``"open"`` (the check was refused without calling Redis),
+    ``"half-open"``, or ``"off"`` (``memory://``, or `circuit_breaker_threshold` 0).
     """
 
     ok: bool
@@ -35,3 +37,4 @@ class HealthReport:
     missing_permissions: tuple[str, ...] = ()
     maxmemory_policy: str | None = None
     evicted_keys: int | None = None
+    breaker: str = "off"

@@ -6,6 +6,7 @@ a plan and runs it, one round trip per batch the plan yields.
 
 from __future__ import annotations
 
+import dataclasses
 from collections.abc import Callable, Iterable
 from types import TracebackType
 from typing import Any, TypeVar
@@ -13,6 +14,7 @@ from typing import Any, TypeVar
 from . import _health, _http
 from . import _plan as P
 from ._drivers import AsyncDriver, Driver, open_async_driver, open_driver
+from ._drivers.breaker import AsyncGuardedDriver, CircuitBreaker, GuardedDriver
 from ._http import CookieSpec
 from ._memory import AsyncMemoryDriver, MemoryDriver, server_for
 from .config import SessionConfig
@@ -50,10 +52,25 @@ class _Base:
         """Round trips to the backend so far (one per batch; for tests and metrics)."""
         return int(self._driver.round_trips)  # type: ignore[attr-defined]
 
+    def _breaker(self) -> CircuitBreaker | None:
+        """The circuit breaker of a Redis store (None: ``memory://``, or turned off)."""
+        config = self.config
+        if config.url.startswith("memory:") or not config.circuit_breaker_threshold:
+            return None
+        return CircuitBreaker(config.circuit_breaker_threshold, config.circuit_breaker_cooldown)
+
+    def _reported(self, report: HealthReport) -> HealthReport:
+        driver = self._driver  # type: ignore[attr-defined]
+        if isinstance(driver, (GuardedDriver, AsyncGuardedDriver)):
+            return dataclasses.replace(report, breaker=driver.breaker.state)
+        return report
+
     def _unhealthy(self, exc: BackendUnavailable) -> HealthReport:
         missing = (f"+{exc.command}",) if isinstance(exc, BackendMisconfigured) and exc.command else ()
         backend = self._driver.backend  # type: ignore[attr-defined]
-        return HealthReport(False, backend, None, False, str(exc), missing_permissions=missing)
+        return self._reported(
+            HealthReport(False, backend, None, False, str(exc), missing_permissions=missing)
+        )
 
 
 class SessionStore(_Base):
@@ -66,9 +83,11 @@ class SessionStore(_Base):
     ) -> None:
         super().__init__(config, clock=clock)
         if client is None and config.url.startswith("memory:"):
-            self._driver: Driver | MemoryDriver = MemoryDriver(server_for(config.url))
+            self._driver: Driver | GuardedDriver | MemoryDriver = MemoryDriver(server_for(config.url))
         else:
-            self._driver = open_driver(config, client)
+            driver = open_driver(config, client)
+            breaker = self._breaker()
+            self._driver = GuardedDriver(driver, breaker) if breaker else driver
 
     def _run(self, plan: P.Plan[T]) -> T:
         try:
@@ -136,14 +155,14 @@ class SessionStore(_Base):
 
     def health(self) -> HealthReport:
         driver = self._driver
-        send = driver.probe if isinstance(driver, Driver) else driver.execute
+        send = driver.execute if isinstance(driver, MemoryDriver) else driver.probe
         plan = _health.health(self._core, driver.backend)
         try:
             batch = next(plan)
             while True:
                 batch = plan.send(send(batch))
         except StopIteration as done:
-            return done.value  # type: ignore[no-any-return]
+            return self._reported(done.value)
         except BackendUnavailable as exc:
             return self._unhealthy(exc)
 
@@ -180,9 +199,13 @@ class AsyncSessionStore(_Base):
     ) -> None:
         super().__init__(config, clock=clock)
         if client is None and config.url.startswith("memory:"):
-            self._driver: AsyncDriver | AsyncMemoryDriver = AsyncMemoryDriver(server_for(config.url))
+            self._driver: AsyncDriver | AsyncGuardedDriver | AsyncMemoryDriver = AsyncMemoryDriver(
+                server_for(config.url)
+            )
         else:
-            self._driver = open_async_driver(config, client)
+            driver = open_async_driver(config, client)
+            breaker = self._breaker()
+            self._driver = AsyncGuardedDriver(driver, breaker) if breaker else driver
 
     async def _run(self, plan: P.Plan[T]) -> T:
         try:
@@ -294,14 +317,14 @@ class AsyncSessionStore(_Base):
         ``maxmemory``, from ``INFO`` (see `redis_sessions._health`). ``memory://`` gets a PING.
         """
         driver = self._driver
-        send = driver.probe if isinstance(driver, AsyncDriver) else driver.execute
+        send = driver.execute if isinstance(driver, AsyncMemoryDriver) else driver.probe
         plan = _health.health(self._core, driver.backend)
         try:
             batch = next(plan)
             while True:
                 batch = plan.send(await send(batch))
         except StopIteration as done:
-            return done.value  # type: ignore[no-any-return]
+            return self._reported(done.value)
         except BackendUnavailable as exc:
             return self._unhealthy(exc)
 

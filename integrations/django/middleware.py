@@ -26,7 +26,7 @@ def _unavailable(request: HttpRequest, exc: BackendUnavailable) -> HttpResponse:
         status=503,
         content_type="text/plain; charset=utf-8",
     )
-    response["Retry-After"] = "1"
+    response["Retry-After"] = str(exc.retry_after)
     return response
 
 
@@ -50,9 +50,10 @@ class SessionMiddleware(DjangoSessionMiddleware):
     The same behaviour, plus:
 
     - a `BackendUnavailable` from a view (``request.user`` and ``request.session`` load lazily, so
-      that is where an outage shows) or from saving the session becomes a 503 with
-      ``Retry-After: 1`` and one log line per outage, not Django's 500 page; "session store
-      reachable again" is logged once, when a round trip of a request's session gets an answer;
+      that is where an outage shows) or from saving the session becomes a 503 with ``Retry-After``
+      (1 s, or what an open circuit breaker still waits) and one log line per outage, not Django's
+      500 page; "session store reachable again" is logged once, when a round trip of a request's
+      session gets an answer;
     - the session cookie is read as the ASGI and Flask integrations read it: the first value
       whose signature verifies, quoted or not (Django's own parsing takes the last of a name).
     """

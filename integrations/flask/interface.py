@@ -71,8 +71,8 @@ class FlaskSession(Session, SessionMixin):
 class RedisSessionInterface(SessionInterface):
     """Flask's session interface over a `SessionStore`; `RedisSessions.init_app` installs it.
 
-    While Redis is unreachable a request with a session cookie gets a 503 with ``Retry-After: 1``
-    (and one log line per outage), never a 500.
+    While Redis is unreachable a request with a session cookie gets a 503 with ``Retry-After`` (1 s,
+    or what an open circuit breaker still waits) and one log line per outage, never a 500.
     """
 
     def __init__(self, store: SessionStore, *, permanent: bool = False, partitioned: bool = False) -> None:
@@ -103,7 +103,7 @@ class RedisSessionInterface(SessionInterface):
             session = store.open_request(cookie)
         except BackendUnavailable as exc:
             self._outage.failed(exc)
-            request.environ[UNREACHABLE] = True  # for `refuse_while_unreachable`
+            request.environ[UNREACHABLE] = exc.retry_after  # for `refuse_while_unreachable`
             unreachable = self._new_session()
             unreachable.store_unreachable = True
             return unreachable
@@ -126,7 +126,7 @@ class RedisSessionInterface(SessionInterface):
             spec = self._finish(session)
         except BackendUnavailable as exc:
             self._outage.failed(exc)
-            _make_unavailable(response)
+            _make_unavailable(response, exc.retry_after)
             return
         if spec is None:
             return
@@ -142,7 +142,7 @@ class RedisSessionInterface(SessionInterface):
         """A ``before_request`` hook, run first: a request whose session could not be loaded gets
         a 503 before any view or other hook runs (an app's 503 error handler can restyle it)."""
         if request.environ.get(UNREACHABLE):
-            raise ServiceUnavailable(_UNAVAILABLE_BODY.decode(), retry_after=1)
+            raise ServiceUnavailable(_UNAVAILABLE_BODY.decode(), retry_after=request.environ[UNREACHABLE])
 
     def _new_session(self) -> FlaskSession:
         return self.store.new_session()  # type: ignore[return-value]
@@ -167,10 +167,10 @@ def _vary_cookie(response: Response) -> None:
         response.vary.add("Cookie")
 
 
-def _make_unavailable(response: Response) -> None:
+def _make_unavailable(response: Response, retry_after: int) -> None:
     """Turn the view's response into a 503: saving the session failed after the view ran."""
     response.status_code = 503
     response.set_data(_UNAVAILABLE_BODY)
     response.mimetype = "text/plain"
     del response.headers["Set-Cookie"]
-    response.headers["Retry-After"] = "1"
+    response.headers["Retry-After"] = str(retry_after)

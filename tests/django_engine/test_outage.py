@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import logging
 import signal
+import time
 
 import django
 import pytest
@@ -81,3 +82,24 @@ def test_a_full_redis_answers_writes_503_not_500(
         assert browser.get("/write/b/2").status_code == 503
         assert browser.get("/read/a").json() == {"value": 1}  # reads still served
         assert any("OOM" in line for line in lines(caplog, "unavailable"))
+
+
+def test_an_open_circuit_breaker_answers_503_at_once_with_retry_after(
+    engine_settings: Settings, built_stores: object, caplog: pytest.LogCaptureFixture
+) -> None:
+    breaker = {"CIRCUIT_BREAKER_THRESHOLD": 1, "CIRCUIT_BREAKER_COOLDOWN": 3.0}
+    with running_redis_server() as server, engine_settings(URL=server.url, **TIMEOUTS, **breaker):
+        browser = Client(raise_request_exception=False)
+        browser.get("/write/a/1")
+        server.process.send_signal(signal.SIGSTOP)
+        try:
+            assert browser.get("/read/a").status_code == 503  # times out: the breaker opens
+            started = time.monotonic()
+            refused = browser.get("/read/a")
+            assert time.monotonic() - started < 0.25  # no command_timeout's wait
+            assert refused.status_code == 503 and refused["Retry-After"] in ("2", "3")
+        finally:
+            server.process.send_signal(signal.SIGCONT)
+        time.sleep(3.1)
+        assert browser.get("/read/a").json() == {"value": 1}
+        assert len(lines(caplog, "unavailable")) == 1

@@ -189,7 +189,8 @@ class StarletteDriver:
         except ValueError:
             body = response.text
         cookies = iter_set_cookie(iter(response.headers.get_list("set-cookie")))
-        return Reply(response.status_code, body, cookies, elapsed, response.headers.get("vary"))
+        vary, retry_after = response.headers.get("vary"), response.headers.get("retry-after")
+        return Reply(response.status_code, body, cookies, elapsed, vary, retry_after)
 
     @staticmethod
     def _headers(cookie_header: bytes | None) -> dict[str, bytes]:

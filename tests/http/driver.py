@@ -70,6 +70,7 @@ class Reply:
     set_cookies: tuple[SetCookie, ...]
     elapsed: float = 0.0
     vary: str | None = None  # the response's Vary header
+    retry_after: str | None = None  # the response's Retry-After header
 
     def cookie(self, name: str) -> SetCookie | None:
         """The one ``Set-Cookie`` for `name`, or None (two for one name is itself a failure)."""

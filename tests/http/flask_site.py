@@ -49,6 +49,8 @@ def flask_config(config: SessionConfig) -> dict[str, Any]:
         "REDIS_SESSIONS_MAX_SIZE": config.max_size,
         "REDIS_SESSIONS_CONNECT_TIMEOUT": config.connect_timeout,
         "REDIS_SESSIONS_COMMAND_TIMEOUT": config.command_timeout,
+        "REDIS_SESSIONS_CIRCUIT_BREAKER_THRESHOLD": config.circuit_breaker_threshold,
+        "REDIS_SESSIONS_CIRCUIT_BREAKER_COOLDOWN": config.circuit_breaker_cooldown,
         "REDIS_SESSIONS_PERMANENT": True,
     }
 
@@ -138,7 +140,8 @@ class FlaskDriver:
         finally:
             response.close()
         cookies = iter_set_cookie(iter(response.headers.getlist("Set-Cookie")))
-        return Reply(response.status_code, body, cookies, elapsed, response.headers.get("Vary"))
+        vary, retry_after = response.headers.get("Vary"), response.headers.get("Retry-After")
+        return Reply(response.status_code, body, cookies, elapsed, vary, retry_after)
 
     def get(self, path: str, *, cookie_header: bytes | None = None) -> Reply:
         return self._call("GET", path, None, cookie_header)

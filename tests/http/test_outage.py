@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import logging
 import signal
+import time
 from collections.abc import Callable, Iterator
 from contextlib import ExitStack
 from typing import Any
@@ -149,3 +150,36 @@ def test_a_full_redis_answers_writes_503_not_500_and_still_serves_reads(
     finally:
         admin.config_set("maxmemory", 0)
         admin.close()
+
+
+def test_an_open_circuit_breaker_answers_503_at_once_with_retry_after(
+    open_redis_site: SiteFactory,
+    private_redis: tuple[int, ExitStack, PrivateRedis],
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    """Frozen Redis: the first requests wait out command_timeout (Retry-After: 1); after
+    `circuit_breaker_threshold` of them the breaker opens and requests get their 503 without waiting,
+    with Retry-After saying when the breaker probes again. Thawed, the probe after the cool-down
+    closes it: the session is served as before."""
+    _, _, server = private_redis
+    caplog.set_level(logging.WARNING, logger="redis_sessions")
+    breaker: dict[str, Any] = {"circuit_breaker_threshold": 2, "circuit_breaker_cooldown": 3.0}
+    with open_redis_site(url=server.url, **TIMEOUTS, **breaker) as site:
+        site.new_session_cookie({"k": "v"})
+        server.process.send_signal(signal.SIGSTOP)
+        try:
+            for _ in range(2):
+                waited = site.client.get("/read")
+                assert_unavailable(waited, site)
+                assert waited.elapsed >= 0.4 and waited.retry_after == "1"
+            for _ in range(5):
+                refused = site.client.get("/read")
+                assert_unavailable(refused, site)
+                assert refused.elapsed < 0.4, refused.elapsed  # not a command_timeout's wait
+                assert refused.retry_after in ("2", "3"), refused.retry_after
+        finally:
+            server.process.send_signal(signal.SIGCONT)
+        assert site.client.get("/read").status == 503  # still cooling down, though Redis is back
+        time.sleep(3.1)
+        assert site.client.get("/read").body == {"data": {"k": "v"}}
+        assert len(error_lines(caplog)) == 1
