@@ -42,8 +42,10 @@ class SessionMiddleware:
     from `url` or ``REDIS_URL``, so that replacing the import of Starlette's `SessionMiddleware` is
     the only change; with none of these, `SessionConfig.from_env()`. A request with a valid cookie
     costs one round trip (load and slide the TTL); one that writes, at most two; one without a cookie
-    that writes nothing, none. While Redis is unreachable, requests get a 503. Raises `ConfigError`
-    for bad or conflicting settings.
+    that writes nothing, none. While Redis is unreachable, requests get a 503. `health_path` (say
+    ``"/healthz"``; off by default) answers GET requests there with the store's readiness, for
+    Kubernetes probes and load balancers: 200 or 503 with a small JSON body (`_health.readiness`).
+    Raises `ConfigError` for bad or conflicting settings.
     """
 
     def __init__(
@@ -61,6 +63,7 @@ class SessionMiddleware:
         https_only: bool | None = None,
         domain: str | None = None,
         partitioned: bool = False,
+        health_path: str | None = None,
     ) -> None:
         if config is not None and not isinstance(config, SessionConfig):
             secret_key, config = config, None  # Starlette's positional secret_key
@@ -79,12 +82,16 @@ class SessionMiddleware:
             self.config, persistent=max_age is not None, partitioned=partitioned
         )
         self._outage = _http.OutageLog()
+        self._health_path = health_path
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] not in ("http", "websocket"):
             if scope["type"] == "lifespan":
                 send = self._lifespan(send)
             await self.app(scope, receive, send)
+            return
+        if scope["path"] == self._health_path and scope["type"] == "http":
+            await self._health(send)
             return
         store = self.store
         cookie = _http.verified_cookie(store.signer, _cookie_header(scope), self.config.cookie_name)
@@ -145,6 +152,11 @@ class SessionMiddleware:
             await send(message)
 
         return wrapped
+
+    async def _health(self, send: Send) -> None:
+        """The readiness endpoint (`health_path`): `store.health()` as `_health.readiness` says."""
+        status, body = _health.readiness(await self.store.health())
+        await _respond(send, status, b"application/json", body, (b"cache-control", b"no-store"))
 
     async def _finish(self, session: Session) -> _http.CookieSpec | None:
         if not self._outage.down:
@@ -208,22 +220,20 @@ def _vary_cookie(headers: list[tuple[bytes, bytes]]) -> None:
     headers.append(_VARY_COOKIE)
 
 
+async def _respond(
+    send: Send, status: int, content_type: bytes, body: bytes, *extra: tuple[bytes, bytes]
+) -> None:
+    headers = [(b"content-type", content_type), (b"content-length", str(len(body)).encode()), *extra]
+    await send({"type": "http.response.start", "status": status, "headers": headers})
+    await send({"type": "http.response.body", "body": body})
+
+
 async def _unavailable(scope: Scope, send: Send, exc: BackendUnavailable) -> None:
     if scope["type"] == "websocket":
         await send({"type": "websocket.close", "code": 1011})
         return
-    await send(
-        {
-            "type": "http.response.start",
-            "status": 503,
-            "headers": [
-                (b"content-type", b"text/plain; charset=utf-8"),
-                (b"content-length", str(len(_UNAVAILABLE_BODY)).encode()),
-                (b"retry-after", str(exc.retry_after).encode()),
-            ],
-        }
-    )
-    await send({"type": "http.response.body", "body": _UNAVAILABLE_BODY})
+    retry_after = (b"retry-after", str(exc.retry_after).encode())
+    await _respond(send, 503, b"text/plain; charset=utf-8", _UNAVAILABLE_BODY, retry_after)
 
 
 def get_session(request_or_scope: Any) -> Session:

@@ -10,6 +10,7 @@ unprivileged user too (``ACL DRYRUN`` and ``ACL GETUSER`` are admin commands). T
 
 from __future__ import annotations
 
+import json
 import logging
 import re
 import time
@@ -192,3 +193,15 @@ def log_at_startup(report: HealthReport) -> None:
     start-up checks."""
     if not report.ok or report.degraded:
         logger.warning("session store check at start-up: %s", report.detail)
+
+
+def readiness(report: HealthReport) -> tuple[int, bytes]:
+    """The answer of every integration's health endpoint to `report`: HTTP status 200 while the
+    store serves sessions (``"status": "ok"``, or ``"degraded"`` when `report.degraded` says
+    sessions are at risk) and 503 while it cannot (``"unavailable"``), with a small JSON body:
+    ``status``, ``backend``, ``latency_ms`` (None when unreachable) and ``breaker``. No detail text:
+    the endpoint is often public, and the detail can name hosts."""
+    status = "unavailable" if not report.ok else "degraded" if report.degraded else "ok"
+    latency = None if report.latency_ms is None else round(report.latency_ms, 2)
+    body = {"status": status, "backend": report.backend, "latency_ms": latency, "breaker": report.breaker}
+    return (200 if report.ok else 503), json.dumps(body).encode()

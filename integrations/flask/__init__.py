@@ -9,6 +9,9 @@ Config keys, all optional except ``SECRET_KEY``:
 - ``REDIS_SESSIONS_CLIENT``: the dotted path of a zero-argument callable returning the app's own
   sync redis-py client (or that callable), used instead of ``REDIS_SESSIONS_URL``; or pass a
   ready client as ``RedisSessions(app, client=...)``. The extension never closes it;
+- ``REDIS_SESSIONS_HEALTH_PATH``: a URL path (say ``"/healthz"``) that answers with the store's
+  readiness, 200 or 503 with a small JSON body, for Kubernetes probes and load balancers; off
+  by default;
 - ``SECRET_KEY`` and ``SECRET_KEY_FALLBACKS`` sign the cookie (the first signs, all verify);
 - Flask's ``SESSION_COOKIE_*`` keys shape the cookie (SameSite=Lax where Flask's is unset);
   ``SESSION_REFRESH_EACH_REQUEST`` re-sends a permanent session's cookie on every request.

@@ -29,7 +29,8 @@ PREFIX = "REDIS_SESSIONS_"
 # Options of the extension itself, next to the SessionConfig fields.
 PERMANENT = PREFIX + "PERMANENT"  # sessions are permanent unless a view sets otherwise
 CLIENT = PREFIX + "CLIENT"  # a factory of the app's own sync redis-py client
-OPTIONS = (PERMANENT, CLIENT)
+HEALTH_PATH = PREFIX + "HEALTH_PATH"  # a URL path for the readiness endpoint (None: none)
+OPTIONS = (PERMANENT, CLIENT, HEALTH_PATH)
 # The url of a config whose store uses a client of the app's: never connected to, and not
 # memory:// (which would warn, and refuse replica_acks).
 CLIENT_URL = "redis://"
@@ -77,6 +78,7 @@ class ExtensionSettings:
     partitioned: bool  # SESSION_COOKIE_PARTITIONED (Flask 3.1)
     client: Any  # the app's own redis-py client (None: one built from the URL)
     client_source: str  # where `client` came from, for errors: the config key or "client"
+    health_path: str | None  # REDIS_SESSIONS_HEALTH_PATH
 
 
 def settings_from_app(app: Flask, client: Any = None) -> ExtensionSettings:
@@ -86,6 +88,9 @@ def settings_from_app(app: Flask, client: Any = None) -> ExtensionSettings:
     if not isinstance(permanent, bool):
         raise ConfigError(PERMANENT, f"must be True or False, got {permanent!r}")
     partitioned = bool(app.config.get("SESSION_COOKIE_PARTITIONED", False))
+    health_path = app.config.get(HEALTH_PATH)
+    if health_path is not None and (not isinstance(health_path, str) or not health_path.startswith("/")):
+        raise ConfigError(HEALTH_PATH, f"must be a URL path such as '/healthz', got {health_path!r}")
     factory = app.config.get(CLIENT)
     if factory is not None and client is not None:
         raise ConfigError(CLIENT, "is set and a client= was given too: give one of them")
@@ -100,7 +105,7 @@ def settings_from_app(app: Flask, client: Any = None) -> ExtensionSettings:
     config = config_from_app(app, with_client=with_client)  # bad settings fail before the call
     if factory is not None:
         client = client_from_factory(factory)
-    return ExtensionSettings(config, permanent, partitioned, client, source)
+    return ExtensionSettings(config, permanent, partitioned, client, source, health_path)
 
 
 def client_from_factory(value: Any) -> Any:

@@ -5,7 +5,7 @@ from __future__ import annotations
 import weakref
 from typing import Any
 
-from flask import Flask, current_app, session
+from flask import Flask, Response, current_app, session
 
 from redis_sessions import ConfigError, SessionStore, _health, _http
 from redis_sessions.integrations.flask._settings import settings_from_app
@@ -62,6 +62,8 @@ class RedisSessions:
         weakref.finalize(app, store.close)
         # First of all hooks: a request whose session cannot be loaded gets its 503 before any other.
         app.before_request_funcs.setdefault(None, []).insert(0, interface.refuse_while_unreachable)
+        if settings.health_path is not None:
+            app.add_url_rule(settings.health_path, "redis_sessions_health", _health_view)
         # The start-up check: one WARNING naming what is wrong (unreachable, missing ACL rules,
         # an evicting maxmemory-policy), nothing when all is well.
         _health.log_at_startup(store.health())
@@ -70,6 +72,13 @@ class RedisSessions:
     def store(app: Flask | None = None) -> SessionStore:
         """`get_store`, for code that holds the extension object."""
         return get_store(app)
+
+
+def _health_view() -> Response:
+    """The readiness endpoint (``REDIS_SESSIONS_HEALTH_PATH``): `store.health()` as
+    `_health.readiness` says."""
+    status, body = _health.readiness(get_store().health())
+    return Response(body, status, mimetype="application/json", headers={"Cache-Control": "no-store"})
 
 
 def get_store(app: Flask | None = None) -> SessionStore:

@@ -11,7 +11,7 @@ from django.contrib.auth import get_user_model, login, logout, update_session_au
 from django.http import HttpRequest, HttpResponse, JsonResponse
 from django.urls import path
 
-from redis_sessions.integrations.django import current_session_id, get_async_store, get_store
+from redis_sessions.integrations.django import current_session_id, get_async_store, get_store, views
 
 
 def _ok(**extra: Any) -> JsonResponse:
@@ -159,4 +159,5 @@ urlpatterns = [
     path("async/read/<str:key>", async_read),
     path("async/write/<str:key>/<str:value>", async_write),
     path("async/cycle", async_cycle),
+    path("healthz", views.health),
 ]

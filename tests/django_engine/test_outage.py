@@ -103,3 +103,22 @@ def test_an_open_circuit_breaker_answers_503_at_once_with_retry_after(
         time.sleep(3.1)
         assert browser.get("/read/a").json() == {"value": 1}
         assert len(lines(caplog, "unavailable")) == 1
+
+
+def test_the_health_view_follows_redis_and_the_circuit_breaker(
+    engine_settings: Settings, built_stores: object
+) -> None:
+    breaker = {"CIRCUIT_BREAKER_THRESHOLD": 1, "CIRCUIT_BREAKER_COOLDOWN": 30.0}
+    with running_redis_server() as server, engine_settings(URL=server.url, **TIMEOUTS, **breaker):
+        probe = Client()
+        ready = probe.get("/healthz")
+        assert ready.status_code == 200 and ready["Content-Type"] == "application/json"
+        assert ready.json()["status"] == "ok" and ready.json()["breaker"] == "closed"
+        assert not ready.cookies
+        server.process.send_signal(signal.SIGSTOP)
+        try:
+            assert probe.get("/healthz").json()["status"] == "unavailable"  # timed out: breaker opens
+            down = probe.get("/healthz")
+            assert down.status_code == 503 and down.json()["breaker"] == "open"
+        finally:
+            server.process.send_signal(signal.SIGCONT)
