@@ -201,7 +201,16 @@ def readiness(report: HealthReport) -> tuple[int, bytes]:
     sessions are at risk) and 503 while it cannot (``"unavailable"``), with a small JSON body:
     ``status``, ``backend``, ``latency_ms`` (None when unreachable) and ``breaker``. No detail text:
     the endpoint is often public, and the detail can name hosts."""
-    status = "unavailable" if not report.ok else "degraded" if report.degraded else "ok"
+    serving = report.ok or report.fallback
+    status = "unavailable" if not serving else "degraded" if report.degraded or report.fallback else "ok"
     latency = None if report.latency_ms is None else round(report.latency_ms, 2)
-    body = {"status": status, "backend": report.backend, "latency_ms": latency, "breaker": report.breaker}
-    return (200 if report.ok else 503), json.dumps(body).encode()
+    body: dict[str, Any] = {
+        "status": status,
+        "backend": report.backend,
+        "latency_ms": latency,
+        "breaker": report.breaker,
+    }
+    if report.fallback_sessions is not None:
+        body["fallback"] = report.fallback
+        body["fallback_sessions"] = report.fallback_sessions
+    return (200 if serving else 503), json.dumps(body).encode()

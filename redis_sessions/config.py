@@ -112,6 +112,19 @@ class SessionConfig:
     """Largest serialized session (keys and values) in bytes; larger saves raise `SessionTooLarge`."""
     serializer: Serializer = "json"
     on_backend_error: BackendErrorPolicy = "raise"
+    """What happens while Redis cannot serve (unreachable, timing out, loading, failing over):
+    ``"raise"``, `BackendUnavailable` (a 503 in the integrations); ``"fallback"``, sessions this
+    process served recently keep being served from memory, and what changes meanwhile is written
+    back when Redis returns (`redis_sessions._drivers.fallback`). Not used with ``memory://``."""
+    fallback_max_sessions: int = 10_000
+    """With ``"fallback"``: sessions this process keeps for an outage (least recently used first
+    out), and that it serves during one (beyond it, new sessions answer 503)."""
+    fallback_max_bytes: int = 64 * 1024 * 1024
+    """With ``"fallback"``: bytes of cached records, and of writes made during an outage waiting to
+    be written back (beyond it, new sessions answer 503)."""
+    fallback_max_staleness: float = 300.0
+    """With ``"fallback"``: seconds after Redis last confirmed a session that the fallback still
+    serves it; a session revoked in Redis just before an outage lives on at most this long."""
     connect_timeout: float = 1.0
     """Seconds to wait for a Redis connection before `BackendUnavailable`."""
     command_timeout: float = 1.0
@@ -153,10 +166,19 @@ class SessionConfig:
         self._check_cookie()
         if self.serializer not in ("json", "msgpack"):
             raise ConfigError("serializer", "must be 'json' or 'msgpack' (pickle is never offered)")
-        if self.on_backend_error == "fallback":
-            raise ConfigError("on_backend_error", "'fallback' is not available yet; use 'raise'")
-        if self.on_backend_error != "raise":
+        if self.on_backend_error not in ("raise", "fallback"):
             raise ConfigError("on_backend_error", "must be 'raise' or 'fallback'")
+        for name in ("fallback_max_sessions", "fallback_max_bytes"):
+            _positive_int(name, getattr(self, name))
+        staleness = self.fallback_max_staleness
+        if (
+            isinstance(staleness, bool)
+            or not isinstance(staleness, (int, float))
+            or not 0 < staleness < math.inf
+        ):
+            raise ConfigError(
+                "fallback_max_staleness", f"must be a positive number of seconds, got {staleness!r}"
+            )
         for name in ("connect_timeout", "command_timeout"):
             value = getattr(self, name)
             if isinstance(value, bool) or not isinstance(value, (int, float)) or value <= 0:
@@ -266,7 +288,7 @@ class SessionConfig:
         Reads REDIS_URL, SESSION_SECRET_KEYS (comma-separated), SESSION_TTL, SESSION_ABSOLUTE_TTL,
         SESSION_KEY_PREFIX, SESSION_MAX_SIZE, SESSION_COOKIE_NAME|PATH|DOMAIN|SECURE|HTTPONLY|SAMESITE,
         SESSION_REPLICA_ACKS, SESSION_REPLICA_ACK_TIMEOUT (seconds), SESSION_CIRCUIT_BREAKER_THRESHOLD,
-        SESSION_CIRCUIT_BREAKER_COOLDOWN (seconds)
+        SESSION_CIRCUIT_BREAKER_COOLDOWN (seconds), SESSION_ON_BACKEND_ERROR
         and USE_REDIS_SESSIONS (false selects ``memory://``; without it or REDIS_URL, ``memory://``
         with a WARNING naming REDIS_URL). `overrides` (field names) win over the environment.
         Raises `ConfigError` whose `field` is the environment variable to fix (or the override's
@@ -304,6 +326,8 @@ class SessionConfig:
             values["absolute_ttl"] = (
                 None if raw.lower() in ("", "none") else _int("SESSION_ABSOLUTE_TTL", raw)
             )
+        if "SESSION_ON_BACKEND_ERROR" in env:
+            values["on_backend_error"] = env["SESSION_ON_BACKEND_ERROR"]
         if "SESSION_KEY_PREFIX" in env:
             values["key_prefix"] = env["SESSION_KEY_PREFIX"]
         for part in ("name", "path", "domain", "samesite"):
@@ -338,6 +362,7 @@ ENV_VARIABLES = {
     "max_size": "SESSION_MAX_SIZE",
     "replica_acks": "SESSION_REPLICA_ACKS",
     "replica_ack_timeout": "SESSION_REPLICA_ACK_TIMEOUT",
+    "on_backend_error": "SESSION_ON_BACKEND_ERROR",
     "circuit_breaker_threshold": "SESSION_CIRCUIT_BREAKER_THRESHOLD",
     "circuit_breaker_cooldown": "SESSION_CIRCUIT_BREAKER_COOLDOWN",
     **{

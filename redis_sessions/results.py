@@ -26,7 +26,10 @@ class HealthReport:
     in words. `missing_permissions`: ACL rules the Redis user lacks (``"+evalsha"``, ``"~prefix*"``).
     `maxmemory_policy` and `evicted_keys` as ``INFO`` gives them; None when not read. `breaker`: the
     circuit breaker's state, ``"closed"``, ``"open"`` (the check was refused without calling Redis),
-    ``"half-open"``, or ``"off"`` (``memory://``, or `circuit_breaker_threshold` 0).
+    ``"half-open"``, or ``"off"`` (``memory://``, or `circuit_breaker_threshold` 0). With
+    ``on_backend_error="fallback"``: `fallback`, whether requests are being served from this
+    process because Redis is down, and `fallback_sessions`, how many sessions it holds for that
+    (cached, or in use during the outage); None without a fallback.
     """
 
     ok: bool
@@ -38,3 +41,5 @@ class HealthReport:
     maxmemory_policy: str | None = None
     evicted_keys: int | None = None
     breaker: str = "off"
+    fallback: bool = False
+    fallback_sessions: int | None = None

@@ -15,6 +15,8 @@ from . import _health, _http
 from . import _plan as P
 from ._drivers import AsyncDriver, Driver, open_async_driver, open_driver
 from ._drivers.breaker import AsyncGuardedDriver, CircuitBreaker, GuardedDriver
+from ._drivers.fallback import Fallback
+from ._drivers.fallback_driver import AsyncFallbackDriver, FallbackDriver
 from ._http import CookieSpec
 from ._memory import AsyncMemoryDriver, MemoryDriver, server_for
 from .config import SessionConfig
@@ -59,11 +61,22 @@ class _Base:
             return None
         return CircuitBreaker(config.circuit_breaker_threshold, config.circuit_breaker_cooldown)
 
+    def _fallback(self) -> Fallback | None:
+        """The fallback of a Redis store with ``on_backend_error="fallback"``, else None."""
+        if self.config.on_backend_error != "fallback" or self.config.url.startswith("memory:"):
+            return None
+        return Fallback(self.config)
+
     def _reported(self, report: HealthReport) -> HealthReport:
         driver = self._driver  # type: ignore[attr-defined]
+        changes: dict[str, Any] = {}
+        if isinstance(driver, (FallbackDriver, AsyncFallbackDriver)):
+            fallback = driver.fallback
+            changes.update(fallback=fallback.active, fallback_sessions=fallback.sessions_held())
+            driver = driver.inner
         if isinstance(driver, (GuardedDriver, AsyncGuardedDriver)):
-            return dataclasses.replace(report, breaker=driver.breaker.state)
-        return report
+            changes["breaker"] = driver.breaker.state
+        return dataclasses.replace(report, **changes) if changes else report
 
     def _unhealthy(self, exc: BackendUnavailable) -> HealthReport:
         missing = (f"+{exc.command}",) if isinstance(exc, BackendMisconfigured) and exc.command else ()
@@ -83,11 +96,15 @@ class SessionStore(_Base):
     ) -> None:
         super().__init__(config, clock=clock)
         if client is None and config.url.startswith("memory:"):
-            self._driver: Driver | GuardedDriver | MemoryDriver = MemoryDriver(server_for(config.url))
+            self._driver: Driver | GuardedDriver | FallbackDriver | MemoryDriver = MemoryDriver(
+                server_for(config.url)
+            )
         else:
-            driver = open_driver(config, client)
+            redis_driver = open_driver(config, client)
             breaker = self._breaker()
-            self._driver = GuardedDriver(driver, breaker) if breaker else driver
+            driver = GuardedDriver(redis_driver, breaker) if breaker else redis_driver
+            fallback = self._fallback()
+            self._driver = FallbackDriver(driver, fallback) if fallback else driver
 
     def _run(self, plan: P.Plan[T]) -> T:
         try:
@@ -199,13 +216,15 @@ class AsyncSessionStore(_Base):
     ) -> None:
         super().__init__(config, clock=clock)
         if client is None and config.url.startswith("memory:"):
-            self._driver: AsyncDriver | AsyncGuardedDriver | AsyncMemoryDriver = AsyncMemoryDriver(
-                server_for(config.url)
+            self._driver: AsyncDriver | AsyncGuardedDriver | AsyncFallbackDriver | AsyncMemoryDriver = (
+                AsyncMemoryDriver(server_for(config.url))
             )
         else:
-            driver = open_async_driver(config, client)
+            redis_driver = open_async_driver(config, client)
             breaker = self._breaker()
-            self._driver = AsyncGuardedDriver(driver, breaker) if breaker else driver
+            driver = AsyncGuardedDriver(redis_driver, breaker) if breaker else redis_driver
+            fallback = self._fallback()
+            self._driver = AsyncFallbackDriver(driver, fallback) if fallback else driver
 
     async def _run(self, plan: P.Plan[T]) -> T:
         try:

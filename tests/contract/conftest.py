@@ -17,6 +17,7 @@ import redis.sentinel
 
 from redis_sessions import AsyncSessionStore, SessionConfig, SessionStore
 from tests._backends import backend_url_of
+from tests.conftest import SECRET
 from tests.contract._stores import AnyStore, Backend, StoreFactory, SyncAsAsync
 
 
@@ -58,11 +59,31 @@ def store(make_store: StoreFactory) -> AnyStore:
     return make_store()
 
 
-@pytest.fixture(params=["memory", "redis", "cluster", "sentinel"])
+@pytest.fixture(params=["memory", "redis", "redis+fallback", "cluster", "sentinel"])
 def backend_url(request: pytest.FixtureRequest) -> str:
-    """Every backend: in-process, one Redis, a local Redis Cluster (3 primaries, 3 replicas) and a
-    Sentinel set (one primary, one replica, three sentinels), each started once per test run."""
+    """Every backend: in-process, one Redis (also behind ``on_backend_error="fallback"``: a healthy
+    Redis must behave the same), a local Redis Cluster (3 primaries, 3 replicas) and a Sentinel set
+    (one primary, one replica, three sentinels), each started once per test run."""
     return backend_url_of(request, request.param)
+
+
+def with_fallback(request: pytest.FixtureRequest) -> bool:
+    """Whether this test runs on the ``redis+fallback`` backend."""
+    callspec = getattr(request.node, "callspec", None)
+    return callspec is not None and callspec.params.get("backend_url") == "redis+fallback"
+
+
+@pytest.fixture
+def make_config(backend_url: str, key_prefix: str, request: pytest.FixtureRequest) -> Any:
+    """As the root `make_config`, with ``on_backend_error="fallback"`` on ``redis+fallback``."""
+    policy = {"on_backend_error": "fallback"} if with_fallback(request) else {}
+
+    def make(**overrides: Any) -> SessionConfig:
+        values: dict[str, Any] = {"url": backend_url, "secret_keys": [SECRET], "key_prefix": key_prefix}
+        values.update(policy, **overrides)
+        return SessionConfig(**values)
+
+    return make
 
 
 @pytest.fixture

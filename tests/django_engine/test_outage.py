@@ -122,3 +122,33 @@ def test_the_health_view_follows_redis_and_the_circuit_breaker(
             assert down.status_code == 503 and down.json()["breaker"] == "open"
         finally:
             server.process.send_signal(signal.SIGCONT)
+
+
+def test_with_the_fallback_a_frozen_redis_costs_users_nothing(
+    engine_settings: Settings, built_stores: object, caplog: pytest.LogCaptureFixture
+) -> None:
+    caplog.set_level(logging.WARNING, logger="redis_sessions")
+    fallback = {
+        "ON_BACKEND_ERROR": "fallback",
+        "CIRCUIT_BREAKER_THRESHOLD": 1,
+        "CIRCUIT_BREAKER_COOLDOWN": 0.5,
+    }
+    with running_redis_server() as server, engine_settings(URL=server.url, **TIMEOUTS, **fallback):
+        browser = Client(raise_request_exception=False)
+        browser.get("/write/a/1")
+        assert browser.get("/read/a").json() == {"value": 1}
+        server.process.send_signal(signal.SIGSTOP)
+        try:
+            assert browser.get("/read/a").json() == {"value": 1}  # one timeout, then the fallback
+            assert browser.get("/write/b/2").status_code == 200
+            assert browser.get("/read/b").json() == {"value": 2}
+            assert browser.get("/healthz").json()["status"] == "degraded"
+        finally:
+            server.process.send_signal(signal.SIGCONT)
+        time.sleep(0.6)
+        assert browser.get("/read/b").json() == {"value": 2}  # written back, then read from Redis
+        health = browser.get("/healthz").json()
+        assert (health["status"], health["fallback"]) == ("ok", False)
+        assert lines(caplog, "unavailable, answering 503") == []
+        assert len(lines(caplog, "serving sessions from this process")) == 1
+        assert len(lines(caplog, "reachable again after")) == 1

@@ -51,6 +51,8 @@ def flask_config(config: SessionConfig) -> dict[str, Any]:
         "REDIS_SESSIONS_COMMAND_TIMEOUT": config.command_timeout,
         "REDIS_SESSIONS_CIRCUIT_BREAKER_THRESHOLD": config.circuit_breaker_threshold,
         "REDIS_SESSIONS_CIRCUIT_BREAKER_COOLDOWN": config.circuit_breaker_cooldown,
+        "REDIS_SESSIONS_ON_BACKEND_ERROR": config.on_backend_error,
+        "REDIS_SESSIONS_FALLBACK_MAX_STALENESS": config.fallback_max_staleness,
         "REDIS_SESSIONS_PERMANENT": True,
     }
 

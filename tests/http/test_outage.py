@@ -183,3 +183,33 @@ def test_an_open_circuit_breaker_answers_503_at_once_with_retry_after(
         time.sleep(3.1)
         assert site.client.get("/read").body == {"data": {"k": "v"}}
         assert len(error_lines(caplog)) == 1
+
+
+def test_with_the_fallback_a_frozen_redis_costs_users_nothing(
+    open_redis_site: SiteFactory,
+    private_redis: tuple[int, ExitStack, PrivateRedis],
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    """``on_backend_error="fallback"``: while Redis is frozen the session this process served is
+    read and written here (200s, not 503s); once it is back, the change is in Redis."""
+    _, _, server = private_redis
+    caplog.set_level(logging.WARNING, logger="redis_sessions")
+    fallback: dict[str, Any] = {"on_backend_error": "fallback", "circuit_breaker_threshold": 1}
+    with open_redis_site(url=server.url, circuit_breaker_cooldown=0.5, **TIMEOUTS, **fallback) as site:
+        site.new_session_cookie({"k": "v"})
+        assert site.client.get("/read").body == {"data": {"k": "v"}}  # cached on the way
+        server.process.send_signal(signal.SIGSTOP)
+        try:
+            read = site.client.get("/read")  # waits out command_timeout once, then the fallback
+            assert read.status == 200 and read.body == {"data": {"k": "v"}}
+            wrote = site.client.post("/write", {"during": "outage"})
+            assert wrote.status == 200 and wrote.elapsed < 0.4
+            assert site.client.get("/read").body == {"data": {"k": "v", "during": "outage"}}
+        finally:
+            server.process.send_signal(signal.SIGCONT)
+        time.sleep(0.6)
+        assert site.client.get("/read").body == {"data": {"k": "v", "during": "outage"}}
+        session_id = site.session_id()
+        assert session_id is not None
+        assert site.stored_data(session_id) == {"k": "v", "during": "outage"}
+        assert error_lines(caplog) == []  # no 503 was answered

@@ -10,25 +10,17 @@ others still fail at once); a probe that reaches Redis closes the breaker; a ref
 
 from __future__ import annotations
 
-import asyncio
 import signal
 import socket
 import threading
 import time
 from collections.abc import Iterator
-from typing import Any
 
 import pytest
 
-from redis_sessions import AsyncSessionStore, BackendUnavailable, SessionConfig, SessionStore
+from redis_sessions import SessionStore
 from redis_sessions.testing import free_port, running_redis_server
-from tests.conftest import SECRET
-
-TIMEOUT = 0.2  # seconds: connect and command timeouts
-THRESHOLD, COOLDOWN = 3, 0.6
-SOME_ID = (
-    SessionStore(SessionConfig(url="memory://", secret_keys=[SECRET])).new_session().id
-)  # stored nowhere
+from tests.outage._stores import COOLDOWN, SOME_ID, THRESHOLD, TIMEOUT, Caller, config_for, failure_kind
 
 
 class BlackHole:
@@ -66,53 +58,6 @@ def black_hole() -> Iterator[BlackHole]:
     hole = BlackHole()
     yield hole
     hole.close()
-
-
-def config_for(url: str, **changes: Any) -> SessionConfig:
-    settings: dict[str, Any] = {
-        "connect_timeout": TIMEOUT,
-        "command_timeout": TIMEOUT,
-        "circuit_breaker_threshold": THRESHOLD,
-        "circuit_breaker_cooldown": COOLDOWN,
-    }
-    return SessionConfig(url=url, secret_keys=[SECRET], **{**settings, **changes})
-
-
-def failure_kind(call: Any) -> str:
-    try:
-        call()
-    except BackendUnavailable as exc:
-        return exc.kind
-    raise AssertionError("the call succeeded")
-
-
-class Caller:
-    """One store, sync or async, called the same way from the test."""
-
-    def __init__(self, config: SessionConfig, flavour: str) -> None:
-        self.flavour = flavour
-        if flavour == "sync":
-            self.store: Any = SessionStore(config)
-        else:
-            self.loop = asyncio.new_event_loop()
-            self.store = AsyncSessionStore(config)
-
-    def __call__(self, method: str, *args: Any) -> Any:
-        result = getattr(self.store, method)(*args)
-        return result if self.flavour == "sync" else self.loop.run_until_complete(result)
-
-    def kind(self, method: str = "get", *args: Any) -> str:
-        return failure_kind(lambda: self(method, *(args or (SOME_ID,))))
-
-    def close(self) -> None:
-        self("close")
-        if self.flavour == "async":
-            self.loop.close()
-
-
-@pytest.fixture(params=["sync", "async"])
-def flavour(request: pytest.FixtureRequest) -> str:
-    return str(request.param)
 
 
 def test_an_open_breaker_makes_no_connection_attempt(black_hole: BlackHole, flavour: str) -> None:

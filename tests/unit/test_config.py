@@ -157,13 +157,26 @@ def test_valid_optional_fields() -> None:
     assert config.connect_timeout == 0.25
 
 
-@pytest.mark.xfail(
-    reason="core gap: config.SessionConfig rejects on_backend_error='fallback', which API.md "
-    "names as a supported policy",
-    strict=True,
-)
 def test_fallback_policy_is_accepted() -> None:
     assert make(on_backend_error="fallback").on_backend_error == "fallback"
+
+
+@pytest.mark.parametrize(
+    ("field", "value"),
+    [
+        ("on_backend_error", "ignore"),
+        ("fallback_max_sessions", 0),
+        ("fallback_max_bytes", -1),
+        ("fallback_max_staleness", 0),
+        ("fallback_max_staleness", float("inf")),
+        ("circuit_breaker_threshold", -1),
+        ("circuit_breaker_cooldown", 0),
+    ],
+)
+def test_outage_settings_are_checked(field: str, value: object) -> None:
+    with pytest.raises(ConfigError) as refused:
+        make(**{field: value})
+    assert refused.value.field == field
 
 
 def test_config_is_frozen() -> None:
