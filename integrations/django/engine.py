@@ -52,6 +52,9 @@ class SessionStore(SessionBase):
         self._core = _http.core_of(self._engine.store)
         # Whether this session's last store round trip got an answer (the middleware's outage log).
         self._store_answered = False
+        # The outage this request's session already met: later accesses in the request (Django's
+        # auth middleware, the view, the response) fail at once instead of waiting out a timeout each.
+        self._outage: BackendUnavailable | None = None
         super().__init__(session_key)
 
     # -- keys ----------------------------------------------------------------------------------
@@ -107,12 +110,15 @@ class SessionStore(SessionBase):
     def _do(self, effect: Effect) -> Any:
         if not isinstance(effect, GeneratorType):
             return effect()
+        if self._outage is not None:
+            raise self._outage
         store = self._engine.store
         trips = store.round_trips
         try:
             result = _http.run(store, effect)
-        except BackendUnavailable:
+        except BackendUnavailable as exc:
             self._store_answered = False
+            self._outage = exc
             raise
         if store.round_trips != trips:
             self._store_answered = True  # a reply came back: Redis answered
@@ -121,12 +127,15 @@ class SessionStore(SessionBase):
     async def _ado(self, effect: Effect) -> Any:
         if not isinstance(effect, GeneratorType):
             return await sync_to_async(effect)()
+        if self._outage is not None:
+            raise self._outage
         store = self._engine.async_store
         trips = store.round_trips
         try:
             result = await _http.arun(store, effect)
-        except BackendUnavailable:
+        except BackendUnavailable as exc:
             self._store_answered = False
+            self._outage = exc
             raise
         if store.round_trips != trips:
             self._store_answered = True

@@ -12,6 +12,7 @@ import django
 import pytest
 from django.test import Client
 
+from redis_sessions.integrations.django import get_store
 from redis_sessions.testing import running_redis_server
 from tests.django_engine.conftest import Settings
 
@@ -152,3 +153,23 @@ def test_with_the_fallback_a_frozen_redis_costs_users_nothing(
         assert lines(caplog, "unavailable, answering 503") == []
         assert len(lines(caplog, "serving sessions from this process")) == 1
         assert len(lines(caplog, "reachable again after")) == 1
+
+
+def test_a_request_meets_an_outage_once(engine_settings: Settings, built_stores: object) -> None:
+    """Django reads the session several times in a request (auth middleware, view, response): once
+    a read met an outage, the others fail at once instead of each waiting out a timeout."""
+    with (
+        running_redis_server() as server,
+        engine_settings(URL=server.url, CIRCUIT_BREAKER_THRESHOLD=0, **TIMEOUTS),
+    ):
+        browser = Client(raise_request_exception=False)
+        browser.get("/write/a/1")
+        store = get_store()
+        server.process.send_signal(signal.SIGSTOP)
+        try:
+            for path in ("/read/a", "/whoami", "/write/b/2"):
+                tried = store.round_trips
+                assert browser.get(path).status_code == 503
+                assert store.round_trips - tried == 1, path
+        finally:
+            server.process.send_signal(signal.SIGCONT)
