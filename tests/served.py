@@ -1,5 +1,6 @@
-"""An ASGI app of the repository served by uvicorn in a subprocess, for tests over real HTTP that
-need a process of their own (Django's settings are process-wide)."""
+"""An app of the repository served in a subprocess (ASGI by uvicorn, WSGI by werkzeug's threaded
+server), for tests over real HTTP that need a process of their own (Django's settings are
+process-wide)."""
 
 from __future__ import annotations
 
@@ -25,10 +26,14 @@ def start_uvicorn(
     editable install keeps `redis_sessions.integrations` importable next to it) on 127.0.0.1:`port`;
     return once `probe` answers. Fails the test, with the log, if it never does."""
     argv = [sys.executable, "-m", "uvicorn", app, "--host", "127.0.0.1", "--port", str(port)]
+    return _start([*argv, "--log-level", "warning"], app, port, env, log, probe)
+
+
+def _start(
+    argv: list[str], app: str, port: int, env: dict[str, str], log: Path, probe: str
+) -> subprocess.Popen[bytes]:
     with log.open("ab") as out:
-        process = subprocess.Popen(
-            [*argv, "--log-level", "warning"], cwd=ROOT, env=env, stdout=out, stderr=out
-        )
+        process = subprocess.Popen(argv, cwd=ROOT, env=env, stdout=out, stderr=out)
     deadline = time.monotonic() + 30
     while True:
         try:
@@ -46,6 +51,20 @@ def uvicorn_process(app: str, env: dict[str, str], log: Path, probe: str = "/") 
     """`start_uvicorn` on a free port; yield its base URL, then stop it."""
     port = free_port()
     process = start_uvicorn(app, port, env, log, probe)
+    try:
+        yield f"http://127.0.0.1:{port}"
+    finally:
+        process.terminate()
+        process.wait(10)
+
+
+@contextmanager
+def wsgi_process(app: str, env: dict[str, str], log: Path, probe: str = "/") -> Iterator[str]:
+    """A WSGI `app` ("module:attribute") under werkzeug's threaded server (`tests.wsgi_serve`) on a
+    free port, stopped by its PID afterwards; yield its base URL once `probe` answers."""
+    port = free_port()
+    argv = [sys.executable, "-m", "tests.wsgi_serve", app, str(port)]
+    process = _start(argv, app, port, env, log, probe)
     try:
         yield f"http://127.0.0.1:{port}"
     finally:

@@ -92,6 +92,10 @@ class Fallback:
         self._log: list[Batch] = []  # writes made here, to replay in order
         self._log_bytes = 0
         self._replaying = False
+        # Tries to write back start at most every `retry_interval` seconds (the breaker's cool-down):
+        # a request served here waits out no timeout of Redis' but the first.
+        self.retry_interval = config.circuit_breaker_cooldown
+        self._next_try = 0.0
         self._chunk_batches = 0
         self._since = 0.0
         self._cause: BackendUnavailable | None = None
@@ -172,6 +176,7 @@ class Fallback:
                 return
             self.active = True
             self._since = self._clock()
+            self._next_try = self._since + self.retry_interval
             self._cause = exc
             self._replayed = self._not_stored = self._refused = 0
             logger.warning(
@@ -269,9 +274,10 @@ class Fallback:
 
     # -- recovery: write back ---------------------------------------------------------------------
     def claim_replay(self) -> bool:
-        """Whether the caller should try to write the log back now (one caller at a time)."""
+        """Whether the caller should try to write the log back now: one caller at a time, at most
+        every `retry_interval` seconds."""
         with self.lock:
-            if not self.active or self._replaying:
+            if not self.active or self._replaying or self._clock() < self._next_try:
                 return False
             self._replaying = True
             return True
@@ -324,6 +330,7 @@ class Fallback:
     def replay_failed(self) -> None:
         with self.lock:
             self._replaying = False
+            self._next_try = self._clock() + self.retry_interval
 
     def _end(self) -> None:
         self.active = False

@@ -1,12 +1,11 @@
 """The app the fault tests load over real HTTP: Starlette with our ASGI `SessionMiddleware`, its store
-built from the environment (`SessionConfig.from_env`: REDIS_URL, SESSION_SECRET_KEYS,
-SESSION_KEY_PREFIX, SESSION_REPLICA_ACKS, SESSION_REPLICA_ACK_TIMEOUT), served by uvicorn in a
-subprocess (`tests.served.uvicorn_process`).
+built from the environment (`tests.faults._config`), served by uvicorn in a subprocess
+(`tests.served.uvicorn_process`). `flask_app` and `django_app` answer the same routes the same way.
 
 Routes: ``POST /hit`` with ``{"client": token}`` increments the session's counter ``n`` and sets
 its ``owner`` to that token, answering what the session held before and after; ``GET /read`` answers
-the session as it is; ``GET /ping`` never touches the session (uvicorn's start-up probe; it answers the
-``replica_acks`` in force).
+the session as it is; ``GET /ping`` never touches the session (the start-up probe; it answers the
+settings in force).
 """
 
 from __future__ import annotations
@@ -17,12 +16,8 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse
 from starlette.routing import Route
 
-from redis_sessions import SessionConfig
 from redis_sessions.integrations.asgi import SessionMiddleware
-
-# Short timeouts: a request during a switch answers 503 within about a second (WAIT's own
-# replica_ack_timeout must stay below command_timeout).
-CONFIG = SessionConfig.from_env(connect_timeout=0.5, command_timeout=1.0)
+from tests.faults._config import CONFIG, described
 
 
 async def hit(request: Request) -> JSONResponse:
@@ -39,7 +34,7 @@ async def read(request: Request) -> JSONResponse:
 
 
 async def ping(request: Request) -> JSONResponse:
-    return JSONResponse({"ok": True, "replica_acks": CONFIG.replica_acks})
+    return JSONResponse(described())
 
 
 app = Starlette(

@@ -18,11 +18,12 @@ from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field, replace
 from pathlib import Path
+from typing import Any
 
 import httpx
 
-from redis_sessions import SessionIdSigner
-from tests.served import uvicorn_process
+from redis_sessions import SessionConfig, SessionIdSigner, SessionStore
+from tests.served import uvicorn_process, wsgi_process
 
 SECRET = "faults-test-secret-0123456789abcdef"
 CLIENTS = 4
@@ -31,6 +32,8 @@ SETTLE = 2.0  # seconds of load after the fault's own call returns
 LIMIT = 30.0  # seconds after the fault by which every client must have a 200 again
 HTTP_TIMEOUT = 10.0  # a request slower than this is a hang: counted, and asserted to be none
 PAUSE_OK, PAUSE_FAILED = 0.01, 0.05  # seconds between a client's requests
+SLOW = 1.5  # seconds: a request slower than this waited out more than one command timeout (1 s)
+WRITE_BACK = 10.0  # seconds an app has, after the load, to write an outage's changes back to Redis
 
 
 @dataclass(frozen=True)
@@ -52,6 +55,7 @@ class LoadClient:
     last_acked: int = 0  # the counter of the last 200
     acked: int = 0  # number of 200s
     lost: int = 0  # acknowledged increments found missing
+    stored_lost: int = 0  # acknowledged increments missing in Redis itself at the end
     resets: int = 0  # times the session came back empty after acknowledged writes
     crosstalk: list[str] = field(default_factory=list)
     http: httpx.Client = field(init=False)
@@ -142,10 +146,16 @@ class Figures:
     crosstalk: int
     affected: int  # clients that saw a failure
     slowest: float  # seconds, the slowest request
+    slow: int = 0  # requests slower than `SLOW`: more than one command timeout
+    missing_in_redis: int | None = None  # acknowledged increments not in Redis at the end (None: unread)
     outage_lines: int = 0  # "session store unavailable" lines the app logged
+    framework: str = "asgi"  # the app served: asgi (uvicorn), flask or django (threaded WSGI)
+    on_backend_error: str = "raise"
 
     HEADER = (
         "scenario",
+        "framework",
+        "on_backend_error",
         "replicas",
         "replica_acks",
         "requests",
@@ -159,12 +169,16 @@ class Figures:
         "cross-talk",
         "clients hit",
         "slowest s",
+        f"over {SLOW} s",
+        "missing in Redis",
         "outage log lines",
     )
 
     def cells(self) -> tuple[str, ...]:
         return (
             self.scenario,
+            self.framework,
+            self.on_backend_error,
             str(self.replicas),
             str(self.replica_acks),
             str(self.requests),
@@ -178,6 +192,8 @@ class Figures:
             str(self.crosstalk),
             f"{self.affected}/{CLIENTS}",
             f"{self.slowest:.2f}",
+            str(self.slow),
+            "-" if self.missing_in_redis is None else str(self.missing_in_redis),
             str(self.outage_lines),
         )
 
@@ -194,16 +210,39 @@ def table(rows: list[Figures]) -> str:
     return "\n".join([render(lines[0]), rule, *(render(line) for line in lines[1:])])
 
 
+APPS = {
+    "asgi": "tests.faults.app:app",
+    "flask": "tests.faults.flask_app:app",
+    "django": "tests.faults.django_app:application",
+}
+
+
 @contextmanager
-def served_app(url: str, prefix: str, replica_acks: int, log: Path) -> Iterator[str]:
-    """`tests.faults.app` under uvicorn (a subprocess, stopped by its PID) on `url`'s store, with
-    `replica_acks` (WAIT for 0.5 s)."""
+def served_app(
+    url: str,
+    prefix: str,
+    replica_acks: int,
+    log: Path,
+    *,
+    framework: str = "asgi",
+    on_backend_error: str = "raise",
+    breaker: tuple[int, float] = (5, 2.0),
+) -> Iterator[str]:
+    """The fault tests' app on `framework` (`APPS`: the ASGI one under uvicorn, Flask and Django
+    under werkzeug's threaded WSGI server; a subprocess, stopped by its PID) on `url`'s store, with
+    `replica_acks` (WAIT for 0.5 s), `on_backend_error` and the circuit `breaker` (threshold,
+    cool-down in seconds)."""
     env = {k: v for k, v in os.environ.items() if not k.startswith(("REDIS_", "SESSION_"))}
     env.update(REDIS_URL=url, SESSION_SECRET_KEYS=SECRET, SESSION_KEY_PREFIX=prefix)
     env.update(SESSION_REPLICA_ACKS=str(replica_acks), SESSION_REPLICA_ACK_TIMEOUT="0.5")
-    with uvicorn_process("tests.faults.app:app", env, log, "/ping") as base_url:
+    env.update(SESSION_ON_BACKEND_ERROR=on_backend_error, SESSION_CIRCUIT_BREAKER_THRESHOLD=str(breaker[0]))
+    env.update(SESSION_CIRCUIT_BREAKER_COOLDOWN=str(breaker[1]))
+    serve = uvicorn_process if framework == "asgi" else wsgi_process
+    with serve(APPS[framework], env, log, "/ping") as base_url:
         served = httpx.get(f"{base_url}/ping", timeout=5).json()
-        assert served["replica_acks"] == replica_acks, served
+        assert (served["replica_acks"], served["on_backend_error"]) == (replica_acks, on_backend_error), (
+            served
+        )
         yield base_url
 
 
@@ -216,18 +255,53 @@ def scenario(
     prefix: str,
     log: Path,
     fault: Callable[[list[str]], object],
+    framework: str = "asgi",
+    on_backend_error: str = "raise",
+    breaker: tuple[int, float] = (5, 2.0),
+    check_stored: bool = False,
 ) -> Figures:
-    """`run_under_load` on `served_app` (its uvicorn log to `log`); `replicas` per primary is only
-    reported. The outage lines are counted from `log` once the app stopped."""
-    with served_app(url, prefix, replica_acks, log) as base_url:
-        figures = run_under_load(base_url, fault)
+    """`run_under_load` on `served_app` (its server's log to `log`); `replicas` per primary is only
+    reported. The outage lines are counted from `log` once the app stopped. `check_stored`: read
+    every client's session in Redis itself at the end (`Figures.missing_in_redis`)."""
+    options: dict[str, Any] = {
+        "framework": framework,
+        "on_backend_error": on_backend_error,
+        "breaker": breaker,
+    }
+    reader = (
+        SessionStore(SessionConfig(url=url, secret_keys=[SECRET], key_prefix=prefix))
+        if check_stored
+        else None
+    )
+
+    def stored(session_id: str) -> int:
+        assert reader is not None
+        session = reader.get(session_id)
+        return 0 if session is None else int(session.get("n", 0))
+
+    try:
+        with served_app(url, prefix, replica_acks, log, **options) as base_url:
+            figures = run_under_load(base_url, fault, stored if reader else None)
+    finally:
+        if reader is not None:
+            reader.close()
     lines = log.read_text(errors="replace").count("session store unavailable")
-    result = replace(figures, scenario=name, replicas=replicas, replica_acks=replica_acks, outage_lines=lines)
+    result = replace(
+        figures,
+        scenario=name,
+        replicas=replicas,
+        replica_acks=replica_acks,
+        outage_lines=lines,
+        framework=framework,
+        on_backend_error=on_backend_error,
+    )
     print(f"\n{table([result])}")
     return result
 
 
-def run_under_load(base_url: str, fault: Callable[[list[str]], object]) -> Figures:
+def run_under_load(
+    base_url: str, fault: Callable[[list[str]], object], stored: Callable[[str], int] | None = None
+) -> Figures:
     """Start `CLIENTS` clients; once each has `WARMUP_WRITES` acknowledged writes, call `fault` with
     their session ids (it injects the fault and returns when the topology has switched); keep the
     load on for `SETTLE` seconds more and until every client has succeeded again (at most `LIMIT`
@@ -263,6 +337,9 @@ def run_under_load(base_url: str, fault: Callable[[list[str]], object]) -> Figur
         finals = [c.session_id(signer) for c in clients]
         if len(set(finals)) != CLIENTS:
             clients[0].crosstalk.append("two clients ended with the same session id")
+        if stored is not None:
+            for client, session_id in zip(clients, finals, strict=True):
+                client.stored_lost = _missing_in_redis(client, session_id, stored)
     finally:
         for client in clients:
             client.http.close()
@@ -284,7 +361,22 @@ def run_under_load(base_url: str, fault: Callable[[list[str]], object]) -> Figur
         crosstalk=sum(len(c.crosstalk) for c in clients),
         affected=len(recovered),
         slowest=max(o.ended - o.started for o in outcomes),
+        slow=sum(o.ended - o.started > SLOW for o in outcomes),
+        missing_in_redis=None if stored is None else sum(c.stored_lost for c in clients),
     )
+
+
+def _missing_in_redis(client: LoadClient, session_id: str | None, stored: Callable[[str], int]) -> int:
+    """Acknowledged increments of `client` missing in Redis itself (`stored` reads a session's
+    counter there), after giving the app up to `WRITE_BACK` seconds (and requests, which is when it
+    writes an outage's changes back) to put them there."""
+    if session_id is None:
+        return client.last_acked
+    deadline = time.monotonic() + WRITE_BACK
+    while (found := stored(session_id)) < client.last_acked and time.monotonic() < deadline:
+        client.http.get("/read")
+        time.sleep(0.1)
+    return max(client.last_acked - found, 0)
 
 
 def _wait(condition: Callable[[], bool], timeout: float, what: str) -> None:
