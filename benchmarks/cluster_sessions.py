@@ -33,7 +33,6 @@ from __future__ import annotations
 import argparse
 import asyncio
 import functools
-import gc
 import statistics
 import sys
 import time
@@ -46,9 +45,10 @@ from typing import Any
 import redis
 import redis.asyncio
 import starlette
+from _cells import Cell, time_cells
 from _cli import Counts, finish, make_parser, needs_redis_server, parse
 from _measure import pin_all
-from _report import KIND, TYPICAL_SESSION, Timing, heading, run_meta, table, target_lines
+from _report import KIND, TYPICAL_SESSION, heading, run_meta, table, target_lines
 from asgi_sessions import (
     SECRET,
     Step,
@@ -57,7 +57,6 @@ from asgi_sessions import (
     discard,
     make_scope,
     receive,
-    run_batch,
     seed_cookie,
 )
 from starlette.applications import Starlette
@@ -203,29 +202,6 @@ async def check_and_count(subject: Subject, op: str, n: int) -> float:
     for step in subject.steps(op, n):
         await step()
     return (subject.store.round_trips - before) / n
-
-
-@dataclass
-class Cell:
-    key: str
-    steps: Callable[[int], list[Step]]
-    timing: Timing = field(default_factory=Timing)
-    repeat_medians_us: list[float] = field(default_factory=list)
-
-
-async def time_cells(cells: list[Cell], repeats: int, iterations: int, warmup: int) -> None:
-    """`repeats` x `iterations` per cell after `warmup`; every cell once per repeat, in turn, so slow
-    phases of the machine hit all of them alike."""
-    for cell in cells:
-        await run_batch(cell.steps(warmup))
-    for rep in range(repeats):
-        for cell in cells:
-            steps = cell.steps(iterations)
-            gc.collect()
-            samples, cpu_ns = await run_batch(steps)
-            cell.timing.add(samples, cpu_ns, 0.0)
-            cell.repeat_medians_us.append(statistics.median(samples) / 1000)
-        print(f"  repeat {rep + 1}/{repeats} done", file=sys.stderr)
 
 
 async def measure_requests(args: argparse.Namespace, tops: dict[str, Topology]) -> dict[str, Any]:

@@ -57,6 +57,8 @@ class CircuitBreaker:
     def admit(self) -> bool:
         """Before a batch: return whether it is the probe; raise `BackendUnavailable` (``"circuit
         open"``, with `retry_after` in seconds) while the breaker is open or another batch probes."""
+        if self._opened_at is None:  # closed: the usual case, without the lock
+            return False
         with self._lock:
             if self._opened_at is None:
                 return False
@@ -77,6 +79,8 @@ class CircuitBreaker:
 
     def reached(self, probe: bool) -> None:
         """After a batch that got replies (error replies included): close the breaker."""
+        if not self._failures and self._opened_at is None and not probe:  # nothing to forget
+            return
         with self._lock:
             self._failures = 0
             self._opened_at = None

@@ -23,6 +23,7 @@ from __future__ import annotations
 import logging
 import threading
 import time
+from collections import OrderedDict, deque
 from collections.abc import Callable
 from typing import Any
 
@@ -53,18 +54,12 @@ _COMMANDS = frozenset({"GETEX", "GET", "SET", "DEL", "EXISTS", "PTTL", "ZREM"})
 _READS = frozenset({"GETEX", "GET", "EXISTS", "PTTL"})
 _MAX_SAVES = 16  # saves kept per cached session since its last load; more drops it from the cache
 REPLAY_CHUNK = 100  # logged calls written back per round trip
+ABSORB_EVERY = 256  # observed batches taken into the cache at once
 
 
-class _Cached:
-    """A session key as Redis last confirmed it: the record then, the save arguments since."""
-
-    __slots__ = ("confirmed", "expires_ms", "record", "saves")
-
-    def __init__(self, record: bytes, expires_ms: int, confirmed: float) -> None:
-        self.record = record
-        self.expires_ms = expires_ms
-        self.saves: list[tuple[Any, ...]] = []
-        self.confirmed = confirmed  # monotonic seconds
+# A cached session key as Redis last confirmed it (a list, the cheapest to make on every request):
+# the record then, its time to live then (ms), the save arguments since, when (monotonic seconds).
+_RECORD, _TTL, _SAVES, _CONFIRMED = range(4)
 
 
 class Fallback:
@@ -80,11 +75,12 @@ class Fallback:
         self.max_bytes = config.fallback_max_bytes
         self.max_staleness = config.fallback_max_staleness
         self._clock = clock
-        self._wall_ms = wall_ms or (lambda: time.time_ns() // 1_000_000)
         self.lock = threading.Lock()
         # Sent when nothing is left to write back, to learn that Redis serves again.
         self.probe = Command(("EXISTS", f"{config.key_prefix}fallback-probe"))
-        self._cache: dict[str, _Cached] = {}
+        # key -> [_RECORD, _TTL, _SAVES, _CONFIRMED], least recently used first
+        self._cache: OrderedDict[str, list[Any]] = OrderedDict()
+        self._recent: deque[tuple[Batch, list[Any], float]] = deque()  # observed, not yet absorbed
         self._cache_bytes = 0
         self.active = False  # serving from `_memory` (guarded by `lock`)
         self._memory = MemoryServer()
@@ -103,66 +99,83 @@ class Fallback:
 
     # -- healthy: watch what Redis answered -------------------------------------------------------
     def observe(self, batch: Batch, replies: list[Any]) -> None:
-        """Note what a batch that succeeded on Redis says about the sessions it touched."""
-        with self.lock:
-            self._observe(batch, replies)
+        """Note a batch that succeeded on Redis (on every batch: an append; the cache takes in what it
+        says about its sessions every `ABSORB_EVERY` batches, and when an outage starts)."""
+        recent = self._recent
+        recent.append((batch, replies, self._clock()))
+        if len(recent) >= ABSORB_EVERY:
+            with self.lock:
+                self._absorb()
 
-    def _observe(self, batch: Batch, replies: list[Any]) -> None:
-        now = self._clock()
-        cache = self._cache
-        for call, reply in zip(batch, replies, strict=False):
-            if type(call) is Command:
-                name = call.args[0]
-                if name == "GETEX" or name == "SET":
-                    key = call.args[1]
-                    if reply:  # GETEX key PX ms / SET key record PX ms NX
-                        record = reply if name == "GETEX" else call.args[2]
-                        self._put(key, record, int(call.args[3 if name == "GETEX" else 4]), now)
-                    elif name == "GETEX":
-                        self._drop(key)
-                elif name == "DEL":
-                    for key in call.args[1:]:
-                        self._drop(key)
-            elif type(call) is Script:
-                key = call.keys[0]
-                if call.name == "load":
-                    if isinstance(reply, bytes):
-                        self._put(key, reply, int(call.args[1]), now)
-                    else:
-                        self._drop(key)
-                elif call.name == "save":
-                    entry = cache.get(key)
-                    if entry is None or isinstance(reply, list):
-                        continue
-                    if reply > 0:
-                        if len(entry.saves) >= _MAX_SAVES:
+    def _absorb(self) -> None:
+        """Take the batches noted since the last time into the cache (holding `lock`)."""
+        recent = self._recent
+        while recent:
+            batch, replies, now = recent.popleft()
+            for call, reply in zip(batch, replies, strict=False):
+                if type(call) is Command:
+                    args = call.args
+                    name = args[0]
+                    if name == "GETEX":  # GETEX key PX ms: a load
+                        if reply:
+                            self._put(args[1], reply, args[3], now)
+                        else:
+                            self._drop(args[1])
+                    elif name == "SET":  # SET key record PX ms NX: a create
+                        if reply:
+                            self._put(args[1], args[2], args[4], now)
+                    elif name == "DEL":
+                        for key in args[1:]:
                             self._drop(key)
-                            continue
-                        entry.saves.append(call.args)
-                        entry.confirmed = now
-                        if len(call.keys) == 2:  # regenerated: the record moved
-                            self._drop(call.keys[1])
-                            cache[call.keys[1]] = cache.pop(key)
-                    elif reply != -1:  # gone, or emptied and deleted
-                        self._drop(key)
-                elif call.name == "delete_owned" and reply:
-                    self._drop(key)
+                elif type(call) is Script:
+                    self._observe_script(call, reply, now)
 
-    def _put(self, key: str, record: bytes, ttl_ms: int, now: float) -> None:
+    def _observe_script(self, call: Script, reply: Any, now: float) -> None:
+        key = call.keys[0]
+        if call.name == "load":
+            if isinstance(reply, bytes):
+                self._put(key, reply, call.args[1], now)
+            else:
+                self._drop(key)
+        elif call.name == "save":
+            entry = self._cache.get(key)
+            if entry is None or isinstance(reply, list):
+                return
+            if reply > 0:
+                saves = entry[_SAVES]
+                if len(saves) >= _MAX_SAVES:
+                    self._drop(key)
+                    return
+                saves.append(call.args)
+                entry[_CONFIRMED] = now
+                if len(call.keys) == 2:  # regenerated: the record moved
+                    self._drop(call.keys[1])
+                    self._cache[call.keys[1]] = self._cache.pop(key)
+            elif reply != -1:  # gone, or emptied and deleted
+                self._drop(key)
+        elif call.name == "delete_owned" and reply:
+            self._drop(key)
+
+    def _put(self, key: str, record: bytes, ttl_ms: Any, now: float) -> None:
         cache = self._cache
-        old = cache.pop(key, None)
-        if old is not None:
-            self._cache_bytes -= len(old.record)
-        cache[key] = _Cached(record, self._wall_ms() + ttl_ms, now)
-        self._cache_bytes += len(record)
-        while len(cache) > self.max_sessions or self._cache_bytes > self.max_bytes:
-            oldest = next(iter(cache))
-            self._cache_bytes -= len(cache.pop(oldest).record)
+        entry = cache.get(key)
+        if entry is None:
+            cache[key] = [record, ttl_ms, [], now]
+            self._cache_bytes += len(record)
+            if len(cache) > self.max_sessions or self._cache_bytes > self.max_bytes:
+                while len(cache) > self.max_sessions or self._cache_bytes > self.max_bytes:
+                    self._cache_bytes -= len(cache.popitem(last=False)[1][_RECORD])
+        else:  # refreshed in place: no allocation on the usual path
+            self._cache_bytes += len(record) - len(entry[_RECORD])
+            entry[_RECORD], entry[_TTL], entry[_CONFIRMED] = record, ttl_ms, now
+            if entry[_SAVES]:
+                entry[_SAVES] = []
+            cache.move_to_end(key)
 
     def _drop(self, key: str) -> None:
         old = self._cache.pop(key, None)
         if old is not None:
-            self._cache_bytes -= len(old.record)
+            self._cache_bytes -= len(old[_RECORD])
 
     # -- an outage: serve here --------------------------------------------------------------------
     def covers(self, exc: BackendUnavailable) -> bool:
@@ -174,6 +187,7 @@ class Fallback:
         with self.lock:
             if self.active:
                 return
+            self._absorb()
             self.active = True
             self._since = self._clock()
             self._next_try = self._since + self.retry_interval
@@ -254,18 +268,19 @@ class Fallback:
         entry = self._cache.pop(key, None)
         now = self._clock()
         if entry is not None:
-            self._cache_bytes -= len(entry.record)
-            if now - entry.confirmed > self.max_staleness or key in self._memory.strings:
+            record, ttl_ms, saves, confirmed = entry
+            self._cache_bytes -= len(record)
+            if now - confirmed > self.max_staleness or key in self._memory.strings:
                 return
             memory = self._memory
-            left = entry.expires_ms - memory.clock()
-            if left <= 0:
+            left_ms = int(ttl_ms) - int((now - confirmed) * 1000)  # the expiry Redis set, give or take
+            if left_ms <= 0:
                 return
-            memory.strings[key] = entry.record
-            memory.expires[key] = entry.expires_ms
-            for args in entry.saves:
+            memory.strings[key] = record
+            memory.expires[key] = memory.clock() + left_ms
+            for args in saves:
                 memory.script_save(key, args=[_bytes(a) for a in args])
-            self._confirmed[key] = entry.confirmed
+            self._confirmed[key] = confirmed
         else:
             confirmed = self._confirmed.get(key)
             if confirmed is not None and now - confirmed > self.max_staleness:
@@ -347,12 +362,17 @@ class Fallback:
         self._memory = MemoryServer()
         self._confirmed.clear()
         self._cache.clear()
+        self._recent.clear()
         self._cache_bytes = 0
 
     # -- reporting --------------------------------------------------------------------------------
     def sessions_held(self) -> int:
         """Sessions this process holds for the fallback: cached, or in the fallback store."""
-        return len(self._memory.strings) if self.active else len(self._cache)
+        with self.lock:
+            if self.active:
+                return len(self._memory.strings)
+            self._absorb()
+            return len(self._cache)
 
 
 def _moved(call: Any, reply: Any) -> bool:
