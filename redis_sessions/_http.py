@@ -195,7 +195,8 @@ class SetCookieHeader:
 
 
 class OutageLog:
-    """Logs one line when the store becomes unreachable and one when it is back, not one per request.
+    """Logs one line when the store becomes unreachable and one when it is back (with how long the
+    outage lasted and how many requests failed), not one per request.
 
     A failure within `SETTLE` seconds of a recovery continues that outage without a new line (a
     Cluster with one shard down answers some requests and not others); such an outage is logged as
@@ -209,11 +210,14 @@ class OutageLog:
         self._clock = clock
         self._recovered = -math.inf
         self._last_failure = -math.inf
+        self._since = 0.0  # when the outage started
+        self._failures = 0  # requests failed since then
         self._flapping = 0  # failures since the outage came back after its recovery was logged
 
     def failed(self, exc: BackendUnavailable) -> None:
         now = self._clock()
         self._last_failure = now
+        self._failures += 1
         if self._flapping:
             self._flapping += 1
         elif not self.down:
@@ -221,19 +225,29 @@ class OutageLog:
             if now - self._recovered < self.SETTLE:
                 self._flapping = 1
             else:
+                self._since, self._failures = now, 1
                 logger.error("session store unavailable, answering 503 until it is back: %s", exc)
 
     def succeeded(self) -> None:
         if not self.down:
             return
         now = self._clock()
+        lasted = now - self._since
         if self._flapping:
             if now - self._last_failure < self.SETTLE:
                 return
-            logger.warning("session store reachable again, %d more requests failed meanwhile", self._flapping)
+            logger.warning(
+                "session store reachable again after %.1f s, %d more requests failed meanwhile",
+                lasted,
+                self._flapping,
+            )
             self._flapping = 0
         else:
-            logger.warning("session store reachable again")
+            logger.warning(
+                "session store reachable again after %.1f s, %d requests failed meanwhile",
+                lasted,
+                self._failures,
+            )
         self.down = False
         self._recovered = now
 

@@ -27,15 +27,18 @@ def lines(caplog: pytest.LogCaptureFixture) -> list[str]:
 
 def test_an_outage_is_two_lines(caplog: pytest.LogCaptureFixture) -> None:
     caplog.set_level(logging.WARNING, logger="redis_sessions")
-    log = OutageLog(Clock())
+    clock = Clock()
+    log = OutageLog(clock)
     for _ in range(3):
         log.failed(DOWN)
+        clock.now += 0.5
     log.succeeded()
     log.succeeded()
     assert [line.split(",")[0].split(":")[0] for line in lines(caplog)] == [
         "session store unavailable",
-        "session store reachable again",
+        "session store reachable again after 1.5 s",
     ]
+    assert lines(caplog)[1].endswith("3 requests failed meanwhile")
 
 
 def test_a_flapping_outage_is_logged_as_over_once_quiet(caplog: pytest.LogCaptureFixture) -> None:
@@ -51,7 +54,7 @@ def test_a_flapping_outage_is_logged_as_over_once_quiet(caplog: pytest.LogCaptur
     assert len(lines(caplog)) == 2
     clock.now += OutageLog.SETTLE
     log.succeeded()
-    assert lines(caplog)[2] == "session store reachable again, 40 more requests failed meanwhile"
+    assert lines(caplog)[2] == "session store reachable again after 9.0 s, 40 more requests failed meanwhile"
     clock.now += OutageLog.SETTLE
     log.failed(DOWN)  # a new outage, long after: its own line
     assert lines(caplog)[3].startswith("session store unavailable")
