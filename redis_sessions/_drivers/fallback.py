@@ -1,21 +1,25 @@
 """``on_backend_error="fallback"``: keep serving sessions from this process while Redis is down, and
 write back what changed when it returns.
 
-Healthy, the driver watches every batch that succeeded on Redis (`Fallback.observe`: no I/O, no
-round trip) and keeps, per session key, the record Redis last gave or took (a load, a create) and
-the saves applied since, by their arguments: a bounded cache, least recently used first out, of
-the sessions this process has served. An outage (`OUTAGE_KINDS`) turns the fallback on: batches
-then run on an in-process `MemoryServer`, which runs the same commands and scripts as Redis, each
-session key seeded from the cache on first use (`materialize`), unless Redis last confirmed it more
-than `fallback_max_staleness` seconds ago. Every write made there is logged; each later batch first
-tries to write the log back to Redis (`replay`), and once all of it is back the fallback turns off
-and Redis serves again. Writes go back as they ran: a save merges only its changed keys and never
-brings back a session gone from Redis meanwhile (another process may have revoked it), a new
-session is stored only if its id is still free, a logout deletes.
+Healthy, the driver notes every batch that succeeded on Redis (`Fallback.observe`: an append; no
+I/O, no round trip) and takes the notes in, a few hundred at a time, into a bounded cache, least
+recently used first out, of the sessions this process has served: per session key, the record
+Redis last gave or took (a load, a create) and the saves applied since, by their arguments. An
+outage (`OUTAGE_KINDS`) turns the fallback on: batches then run on an in-process `MemoryServer`,
+which runs the same commands and scripts as Redis, each session key seeded from the cache on first
+use (`_materialize`), unless Redis last confirmed it more than `fallback_max_staleness` seconds ago.
+Every write made there is logged. At most every `circuit_breaker_cooldown` seconds, one batch first
+tries to write the log back to Redis (`next_chunk`, `replayed`); once all of it is back and Redis
+answered, the fallback turns off and Redis serves again. Writes go back as they ran: a save merges
+only its changed keys and never brings back a session gone from Redis meanwhile (another process
+may have revoked it), a new session is stored only if its id is still free, a logout deletes. A
+write whose first try timed out may reach Redis twice; each of them sets what it sets, so twice is
+once.
 
 A batch that needs all of Redis (``SCAN``, the user index read by "log out everywhere", ``INFO``)
-is not served: it raises the outage. So is a write once `fallback_max_sessions` sessions or
-`fallback_max_bytes` bytes are held (a 503 rather than an unbounded process).
+is not served: it raises the outage. So is a new session once `fallback_max_sessions` sessions or
+`fallback_max_bytes` bytes are held (a 503 rather than an unbounded process). On a Cluster, one
+unreachable primary turns the fallback on for every session of the process.
 """
 
 from __future__ import annotations
