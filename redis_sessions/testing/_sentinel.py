@@ -43,6 +43,7 @@ from ._server import (
     _Clients,
     _find_binary,
     _kill,
+    _reason_or_error,
     _spawn,
     _start_nodes,
     _stop_processes,
@@ -248,10 +249,7 @@ class LocalSentinel:
         )
 
     def _unhealthy_reason(self) -> str | None:
-        try:
-            return self._check()
-        except redis.RedisError as exc:
-            return f"{type(exc).__name__}: {exc}"
+        return _reason_or_error(self._check)
 
     def _check(self) -> str | None:
         sentinels = [node for node in self.sentinels if node.alive]

@@ -179,6 +179,14 @@ def _bounded_wait(
         time.sleep(interval)
 
 
+def _reason_or_error(check: Callable[[], str | None]) -> str | None:
+    """`check()`, or the Redis error it raised as the reason (a node that does not answer yet)."""
+    try:
+        return check()
+    except redis.RedisError as exc:
+        return f"{type(exc).__name__}: {exc}"
+
+
 def _last_warnings(logs: Sequence[Path], count: int = 25) -> str:
     """The last `count` warning lines (level ``#``: role changes, failover steps) of these Redis logs,
     merged in time order, each after its file's name."""
