@@ -121,7 +121,7 @@ class SessionConfig:
     out), and that it serves during one (beyond it, new sessions answer 503)."""
     fallback_max_bytes: int = 64 * 1024 * 1024
     """With ``"fallback"``: bytes of cached records, and of writes made during an outage waiting to
-    be written back (beyond it, new sessions answer 503)."""
+    be written back (beyond it, writes answer 503; reads are still served)."""
     fallback_max_staleness: float = 300.0
     """With ``"fallback"``: seconds after Redis last confirmed a session that the fallback still
     serves it; a session revoked in Redis just before an outage lives on at most this long."""

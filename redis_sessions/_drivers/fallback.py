@@ -17,8 +17,9 @@ write whose first try timed out may reach Redis twice; each of them sets what it
 once.
 
 A batch that needs all of Redis (``SCAN``, the user index read by "log out everywhere", ``INFO``)
-is not served: it raises the outage. So is a new session once `fallback_max_sessions` sessions or
-`fallback_max_bytes` bytes are held (a 503 rather than an unbounded process). On a Cluster, one
+is not served: it raises the outage. So is a new session once `fallback_max_sessions` sessions are
+held, and any write once the log would pass `fallback_max_bytes` (a 503 rather than an unbounded
+process). On a Cluster, one
 unreachable primary turns the fallback on for every session of the process.
 """
 
@@ -220,8 +221,6 @@ class Fallback:
                         writes.append(call)
                     for key in call.args[1:2] if name != "DEL" else call.args[1:]:
                         self._materialize(key)
-                    if name == "SET":
-                        self._check_room(len(call.args[2]))
                 elif type(call) is Script:
                     for key in call.keys:
                         self._materialize(key)
@@ -231,6 +230,8 @@ class Fallback:
                     writes.append(call)
                 else:
                     raise self._unserved(cause, f"{type(call).__name__} needs Redis itself")
+            creates = any(type(c) is Command and c.args[0] == "SET" for c in writes)
+            self._check_room(creates, _size(writes))
             replies = self._memory.execute(batch)
             for call, reply in zip(batch, replies, strict=True):
                 if _moved(call, reply) and call.keys[0] in self._confirmed:  # type: ignore[union-attr]
@@ -251,21 +252,25 @@ class Fallback:
             error.retry_after = cause.retry_after
         return error
 
-    def _check_room(self, size: int) -> None:
+    def _check_room(self, creates: bool, size: int) -> None:
+        """Refuse a write that would take the fallback over its bounds: a new session once
+        `max_sessions` are held, any write once the log to write back would exceed `max_bytes`."""
         held = len(self._memory.strings)
-        if held < self.max_sessions and self._log_bytes + size <= self.max_bytes:
+        if (not creates or held < self.max_sessions) and (
+            not size or self._log_bytes + size <= self.max_bytes
+        ):
             return
         if not self._refused:
             logger.warning(
-                "session fallback full (%d sessions, %d bytes of writes to replay; limits %d, %d): new "
-                "sessions answer 503 until Redis is back",
+                "session fallback full (%d sessions, %d bytes of writes to write back; limits %d, %d): "
+                "writes that need more answer 503 until Redis is back",
                 held,
                 self._log_bytes,
                 self.max_sessions,
                 self.max_bytes,
             )
         self._refused += 1
-        raise BackendUnavailable("session fallback full: the new session was not stored", "fallback full")
+        raise BackendUnavailable("session fallback full: nothing was stored", "fallback full")
 
     def _materialize(self, key: str) -> None:
         """Seed `key` from the cache on its first use here; drop it once too stale to serve."""

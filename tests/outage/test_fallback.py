@@ -162,3 +162,25 @@ def test_a_full_fallback_refuses_new_sessions(server: RedisServer, flavour: str)
             assert refused.value.kind == "fallback full"
     finally:
         caller.close()
+
+
+def test_a_fallback_whose_log_is_full_refuses_writes_and_keeps_serving_reads(
+    server: RedisServer, flavour: str
+) -> None:
+    caller = Caller(config_for(server.url, fallback_max_bytes=600, **FALLBACK), flavour)
+    try:
+        session = caller("create", {"k": 1})
+        with frozen(server):
+            loaded = caller("get", session.id)
+            loaded["big"] = "x" * 400
+            assert caller("save", loaded)  # 400-odd bytes to write back: fits
+            again = caller("get", session.id)
+            again["bigger"] = "y" * 400
+            with pytest.raises(BackendUnavailable) as refused:
+                caller("save", again)  # would take the log over 600 bytes
+            assert refused.value.kind == "fallback full"
+            assert dict(caller("get", session.id)) == {"k": 1, "big": "x" * 400}  # reads still served
+        back_to_redis(caller)
+        assert dict(caller("get", session.id)) == {"k": 1, "big": "x" * 400}
+    finally:
+        caller.close()
