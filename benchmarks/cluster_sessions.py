@@ -45,7 +45,7 @@ from typing import Any
 import redis
 import redis.asyncio
 import starlette
-from _cells import Cell, time_cells
+from _cells import Cell, request_steps, seed_sessions, time_cells
 from _cli import Counts, finish, make_parser, needs_redis_server, parse
 from _measure import pin_all
 from _report import KIND, TYPICAL_SESSION, heading, run_meta, table, target_lines
@@ -57,7 +57,6 @@ from asgi_sessions import (
     discard,
     make_scope,
     receive,
-    seed_cookie,
 )
 from starlette.applications import Starlette
 from starlette.middleware import Middleware
@@ -154,28 +153,13 @@ class Subject:
             return [functools.partial(self.store.get, self.ids[i % k]) for i in range(n)]
         if op == "ping":
             return [functools.partial(self.ping.execute_command, "PING")] * n
-        kind = KIND[op]
-        return [
-            functools.partial(
-                self.app,
-                make_scope(kind.path, self.cookies[i % k] if kind.with_cookie else None, None),
-                receive,
-                discard,
-            )
-            for i in range(n)
-        ]
+        return request_steps(self.app, op, self.cookies, n)
 
 
 async def open_subject(topology: Topology, sessions: int) -> Subject:
     store = AsyncSessionStore(SessionConfig(url=topology.url, secret_keys=[SECRET]))
     app = build_app([Middleware(SessionMiddleware, store=store)])
-    cookies, ids = [], []
-    for _ in range(sessions):
-        cookie = await seed_cookie(app)
-        session_id = store.signer.unsign(cookie.split(b"=", 1)[1].decode())
-        assert session_id is not None
-        cookies.append(cookie)
-        ids.append(session_id)
+    cookies, ids = await seed_sessions(app, store, sessions)
     # PING goes where the first session lives, with our drivers' 1 s timeouts.
     port = topology.primary_for(store._core.keys.session_key(ids[0]).encode())
     ping = redis.asyncio.Redis(port=port, socket_timeout=1.0, socket_connect_timeout=1.0)

@@ -34,11 +34,11 @@ from dataclasses import dataclass, field
 from typing import Any
 
 import starlette
-from _cells import Cell, time_cells
+from _cells import Cell, request_steps, seed_sessions, time_cells
 from _cli import Counts, finish, make_parser, needs_redis_server, parse
 from _measure import pin_all
 from _report import KIND, heading, run_meta, table, target_lines
-from asgi_sessions import SECRET, Step, build_app, call, discard, make_scope, receive, seed_cookie
+from asgi_sessions import SECRET, Step, build_app, call, make_scope
 from starlette.applications import Starlette
 from starlette.middleware import Middleware
 
@@ -117,16 +117,7 @@ class Subject:
         k = len(self.cookies)
         if op == "get":
             return [functools.partial(self.store.get, self.ids[i % k]) for i in range(n)]
-        kind = KIND[op]
-        return [
-            functools.partial(
-                self.app,
-                make_scope(kind.path, self.cookies[i % k] if kind.with_cookie else None, None),
-                receive,
-                discard,
-            )
-            for i in range(n)
-        ]
+        return request_steps(self.app, op, self.cookies, n)
 
 
 async def open_subject(url: str, policy: str, sessions: int) -> Subject:
@@ -141,14 +132,7 @@ async def open_subject(url: str, policy: str, sessions: int) -> Subject:
     )
     store = AsyncSessionStore(config)
     app = build_app([Middleware(SessionMiddleware, store=store)])
-    subject = Subject(policy, store, app)
-    for _ in range(sessions):
-        cookie = await seed_cookie(app)
-        session_id = store.signer.unsign(cookie.split(b"=", 1)[1].decode())
-        assert session_id is not None
-        subject.cookies.append(cookie)
-        subject.ids.append(session_id)
-    return subject
+    return Subject(policy, store, app, *await seed_sessions(app, store, sessions))
 
 
 async def round_trips(subject: Subject, op: str, n: int) -> float:
