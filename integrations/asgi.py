@@ -94,7 +94,9 @@ class SessionMiddleware:
             await self._health(send)
             return
         store = self.store
-        cookie = _http.verified_cookie(store.signer, _cookie_header(scope), self.config.cookie_name)
+        cookie = _http.verified_cookie(
+            store.signer, _cookie_header(scope), self.config.cookie_name, self.config.observer
+        )
         try:
             scope["session"] = await store.open_request(cookie)
         except BackendUnavailable as exc:

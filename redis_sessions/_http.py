@@ -23,6 +23,7 @@ from typing import NamedTuple, Protocol, TypeVar
 from . import _plan as P
 from .config import SessionConfig
 from .errors import BackendUnavailable
+from .observer import SessionObserver
 from .session import Session
 from .signing import SessionIdSigner
 
@@ -60,15 +61,19 @@ class CookieSpec(NamedTuple):
 EXPIRE = CookieSpec("", 0)
 
 
-def verified_cookie(signer: SessionIdSigner, header: str | None, name: str) -> str | None:
+def verified_cookie(
+    signer: SessionIdSigner, header: str | None, name: str, observer: SessionObserver | None = None
+) -> str | None:
     """The session cookie a ``Cookie`` request header carries: of the values of cookie `name`
     (in header order; a value in double quotes is unquoted, as RFC 6265 allows), the first that
     `signer` verifies. The one cookie-parsing rule of every integration: with two cookies of one
-    name (a stale one on another path or domain), the first valid one wins. None when none is."""
+    name (a stale one on another path or domain), the first valid one wins. None when none is
+    (`observer` is told of a ``"tampered"`` cookie when there was one of that name)."""
     if not header:
         return None
     prefix = name + "="
     at = header.find(prefix)
+    seen = False
     while at >= 0:
         # A cookie starts the header or follows "; " (not a name that merely ends in ours).
         if at == 0 or header[at - 1] in " ;":
@@ -79,7 +84,10 @@ def verified_cookie(signer: SessionIdSigner, header: str | None, name: str) -> s
                 value = value[1:-1]
             if signer.unsign(value) is not None:
                 return value
+            seen = True
         at = header.find(prefix, at + 1)
+    if seen and observer is not None:
+        observer.cookie_rejected("tampered")
     return None
 
 
@@ -87,13 +95,28 @@ def begin(core: P.Core, signer: SessionIdSigner, cookie_value: str | None) -> P.
     """Open the session of a request: the one a verified cookie value names, loaded and slid (one
     round trip), remembering when its cookie was signed; else a new, unsaved session (no I/O).
     Raises `BackendUnavailable` when the store cannot answer."""
-    verified = signer.verify(cookie_value) if cookie_value else None
-    if verified is not None:
-        session = yield from P.load(core, verified.session_id)
-        if session is not None:
-            session._cookie_signed_s = verified.signed_at
-            return session
-    return core.new_session(None, None, None)
+    session = (yield from load_from_cookie(core, signer, cookie_value)) if cookie_value else None
+    return session if session is not None else core.new_session(None, None, None)
+
+
+def load_from_cookie(core: P.Core, signer: SessionIdSigner, cookie_value: str) -> P.Plan[Session | None]:
+    """Load and slide the session a signed cookie value names (one round trip), remembering when
+    the cookie was signed; None (and the observer told why) when the value does not verify or
+    names no live session."""
+    verified = signer.verify(cookie_value)
+    if verified is None:
+        if core.observer is not None:
+            core.observer.cookie_rejected("tampered")
+        return None
+    session = yield from P.load(core, verified.session_id)
+    if session is None:
+        if core.observer is not None:
+            # A browser drops the cookie after its Max-Age (at most the ttl): an older one was kept.
+            old = core.now_ms() // 1000 - verified.signed_at > core.config.ttl
+            core.observer.cookie_rejected("expired" if old else "unknown")
+        return None
+    session._cookie_signed_s = verified.signed_at
+    return session
 
 
 def finish(core: P.Core, signer: SessionIdSigner, session: Session) -> P.Plan[CookieSpec | None]:
@@ -119,10 +142,10 @@ def finish(core: P.Core, signer: SessionIdSigner, session: Session) -> P.Plan[Co
         if session._is_new:
             session = fresh if fresh is not None else session
         elif fresh is None:
-            yield from P.delete_any(core, session)
+            yield from P.delete_any(core, session, "logout")
             return EXPIRE
         else:
-            yield from P.gather([P.delete_any(core, session), P.save(core, fresh)])
+            yield from P.gather([P.delete_any(core, session, "logout"), P.save(core, fresh)])
             return _cookie(core, signer, fresh)
     if session._is_new:
         if not session and session.user_id is None:

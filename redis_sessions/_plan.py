@@ -116,6 +116,7 @@ class Core:
         self.now_ms = clock
         self.ttl_ms = config.ttl * 1000
         self.absolute_ttl_ms = (config.absolute_ttl or 0) * 1000  # 0: none, as the scripts read it
+        self.observer = config.observer  # told of session events (None: off)
 
     # -- sessions in and out of records ----------------------------------------------------------
     def new_session(self, data: dict[str, Any] | None, user_id: str | None, ttl: int | None) -> Session:
@@ -413,7 +414,11 @@ def save_outcome(core: Core, session: Session, drop_if_empty: bool = False) -> P
     if expires == 0:
         return Saved.GONE
     if expires == -2:
+        if core.observer is not None:
+            core.observer.session_destroyed("emptied")
         return Saved.EMPTIED
+    if new_id != old_id and core.observer is not None:
+        core.observer.session_regenerated()
     session._id = new_id
     session._regenerate_requested = False
     session._mark_saved(expires, now)
@@ -458,6 +463,8 @@ def _create(core: Core, session: Session, now: int) -> Plan[bool]:
     if not replies[at]:
         raise SessionError("session id collision on create; nothing was stored")
     session._mark_saved(expires, now)
+    if core.observer is not None:
+        core.observer.session_created()
     return True
 
 
@@ -470,21 +477,39 @@ def regenerate(core: Core, session: Session) -> Plan[Session]:
     return session
 
 
-def delete(core: Core, session_id: str, user_id: str | None = None) -> Plan[bool]:
-    """Delete one session (and its user index entry when `user_id` is known)."""
+def delete(core: Core, session_id: str, user_id: str | None = None, reason: str = "revoked") -> Plan[bool]:
+    """Delete one session (and its user index entry when `user_id` is known); `reason` is what
+    the observer is told (`redis_sessions.observer.DESTROY_REASONS`)."""
     if not is_valid_id(session_id):
         return False
     batch: Batch = [Command(("DEL", core.keys.session_key(session_id)))]
     if user_id is not None:
         batch += [BARRIER, core.index_remove(user_id, session_id)]  # unindexed once it is gone
     replies = yield core.durable(batch)
+    if replies[0] and core.observer is not None:
+        core.observer.session_destroyed(reason)
     return bool(replies[0])
 
 
-def delete_any(core: Core, session: str | Session) -> Plan[bool]:
+def delete_any(core: Core, session: str | Session, reason: str = "revoked") -> Plan[bool]:
     if isinstance(session, Session):
-        return (yield from delete(core, session.id, session._stored_user_id))
-    return (yield from delete(core, session))
+        return (yield from delete(core, session.id, session._stored_user_id, reason))
+    return (yield from delete(core, session, None, reason))
+
+
+def delete_many(core: Core, session_ids: Iterable[str]) -> Plan[int]:
+    """Delete several sessions in one round trip; how many existed."""
+    return sum((yield from gather(delete(core, i) for i in session_ids)))
+
+
+def save_many(core: Core, sessions: Iterable[Session]) -> Plan[None]:
+    """Save several sessions in one round trip."""
+    yield from gather(save(core, s) for s in sessions)
+
+
+def create(core: Core, session: Session) -> Plan[bool]:
+    """Store a new session (`save`, named for the observer)."""
+    return (yield from save(core, session))
 
 
 def exists(core: Core, session_id: str) -> Plan[bool]:
@@ -547,7 +572,10 @@ def delete_user_sessions(core: Core, user_id: str, except_id: str | None) -> Pla
     # Each target is deleted now, or bound to someone else: its entry is stale either way. Removed
     # once the deletes answered, so an entry never goes while its session may still be live.
     yield core.durable([core.index_remove(user_id, *targets)])
-    return sum(int(r) for r in deleted[: len(targets)])
+    count = sum(int(r) for r in deleted[: len(targets)])
+    if count and core.observer is not None:
+        core.observer.session_destroyed("revoked", count)
+    return count
 
 
 class _Cursor(NamedTuple):

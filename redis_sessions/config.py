@@ -22,6 +22,7 @@ from ._urls import URL_OPTIONS as URL_OPTIONS
 from ._urls import URL_SCHEMES as URL_SCHEMES
 from ._urls import redact_url as redact_url
 from .errors import ConfigError
+from .observer import SessionObserver
 
 Serializer = Literal["json", "msgpack"]
 BackendErrorPolicy = Literal["raise", "fallback"]
@@ -145,6 +146,10 @@ class SessionConfig:
     """Seconds ``WAIT`` waits for the `replica_acks` confirmations; positive, and less than
     `command_timeout` when `replica_acks` is set (the reply must come before the read times out)."""
 
+    observer: SessionObserver | None = field(default=None, compare=False, repr=False)
+    """Told about every operation and session event (`redis_sessions.observer`): metrics through
+    `redis_sessions.metrics.PrometheusObserver` or `OpenTelemetryObserver`, or your own. None (the
+    default): nothing is timed or counted."""
     def __post_init__(self) -> None:
         keys = self.secret_keys
         if isinstance(keys, (str, bytes)) or not isinstance(keys, Sequence):
@@ -184,6 +189,8 @@ class SessionConfig:
             if isinstance(value, bool) or not isinstance(value, (int, float)) or value <= 0:
                 raise ConfigError(name, "must be a positive number of seconds")
         self._check_replicas()
+        if self.observer is not None and not isinstance(self.observer, SessionObserver):
+            raise ConfigError("observer", "must be a redis_sessions.observer.SessionObserver, or None")
         threshold, cooldown = self.circuit_breaker_threshold, self.circuit_breaker_cooldown
         if isinstance(threshold, bool) or not isinstance(threshold, int) or threshold < 0:
             raise ConfigError(

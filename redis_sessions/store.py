@@ -7,6 +7,7 @@ a plan and runs it, one round trip per batch the plan yields.
 from __future__ import annotations
 
 import dataclasses
+import time
 from collections.abc import Callable, Iterable
 from types import TracebackType
 from typing import Any, TypeVar
@@ -26,6 +27,22 @@ from .session import Session
 from .signing import SessionIdSigner
 
 T = TypeVar("T")
+
+# Plan (generator) names that differ from the operation the observer is told of.
+_OPERATIONS = {
+    "load": "get",
+    "load_from_cookie": "get",
+    "begin": "request_start",
+    "finish": "request_end",
+    "delete_any": "delete",
+    "save_outcome": "save",
+}
+
+
+def operation_name(plan: P.Plan[Any]) -> str:
+    """The observer's name of the operation `plan` carries out (`SessionObserver.operation`)."""
+    name: str = plan.__name__  # type: ignore[attr-defined]
+    return _OPERATIONS.get(name, name)
 
 
 class _Base:
@@ -67,6 +84,14 @@ class _Base:
             return None
         return Fallback(self.config)
 
+    def _failed(self, exc: BaseException) -> str:
+        """The observer's outcome of an operation that raised `exc` (a backend error is told)."""
+        if isinstance(exc, BackendUnavailable):
+            assert self.config.observer is not None
+            self.config.observer.backend_error(exc.kind)
+            return "unavailable"
+        return "error"
+
     def _reported(self, report: HealthReport) -> HealthReport:
         driver = self._driver  # type: ignore[attr-defined]
         changes: dict[str, Any] = {}
@@ -105,6 +130,8 @@ class SessionStore(_Base):
             driver = GuardedDriver(redis_driver, breaker) if breaker else redis_driver
             fallback = self._fallback()
             self._driver = FallbackDriver(driver, fallback) if fallback else driver
+        if config.observer is not None:  # without one, `_run` times nothing
+            self._run = self._observed_run  # type: ignore[method-assign]
 
     def _run(self, plan: P.Plan[T]) -> T:
         try:
@@ -114,6 +141,18 @@ class SessionStore(_Base):
         except StopIteration as done:
             return done.value  # type: ignore[no-any-return]
 
+    def _observed_run(self, plan: P.Plan[T]) -> T:
+        start, outcome = time.time_ns(), "ok"
+        try:
+            return SessionStore._run(self, plan)
+        except BaseException as exc:
+            outcome = self._failed(exc)
+            raise
+        finally:
+            self.config.observer.operation(  # type: ignore[union-attr]
+                operation_name(plan), outcome, start, time.time_ns()
+            )
+
     def create(
         self,
         data: dict[str, Any] | None = None,
@@ -122,7 +161,7 @@ class SessionStore(_Base):
         ttl: int | None = None,
     ) -> Session:
         session = self._core.new_session(data, user_id, ttl)
-        self._run(P.save(self._core, session))
+        self._run(P.create(self._core, session))
         return session
 
     def get(self, session_id: str) -> Session | None:
@@ -159,10 +198,10 @@ class SessionStore(_Base):
         return self._run(P.count(self._core))
 
     def save_many(self, sessions: Iterable[Session]) -> None:
-        self._run(P.gather(P.save(self._core, s) for s in sessions))
+        self._run(P.save_many(self._core, sessions))
 
     def delete_many(self, session_ids: Iterable[str]) -> int:
-        return sum(self._run(P.gather(P.delete(self._core, i) for i in session_ids)))
+        return self._run(P.delete_many(self._core, session_ids))
 
     def open_request(self, cookie_value: str | None) -> Session:
         return self._run(_http.begin(self._core, self.signer, cookie_value))
@@ -225,6 +264,8 @@ class AsyncSessionStore(_Base):
             driver = AsyncGuardedDriver(redis_driver, breaker) if breaker else redis_driver
             fallback = self._fallback()
             self._driver = AsyncFallbackDriver(driver, fallback) if fallback else driver
+        if config.observer is not None:  # without one, `_run` times nothing
+            self._run = self._observed_run  # type: ignore[method-assign]
 
     async def _run(self, plan: P.Plan[T]) -> T:
         try:
@@ -233,6 +274,18 @@ class AsyncSessionStore(_Base):
                 batch = plan.send(await self._driver.execute(batch))
         except StopIteration as done:
             return done.value  # type: ignore[no-any-return]
+
+    async def _observed_run(self, plan: P.Plan[T]) -> T:
+        start, outcome = time.time_ns(), "ok"
+        try:
+            return await AsyncSessionStore._run(self, plan)
+        except BaseException as exc:
+            outcome = self._failed(exc)
+            raise
+        finally:
+            self.config.observer.operation(  # type: ignore[union-attr]
+                operation_name(plan), outcome, start, time.time_ns()
+            )
 
     async def create(
         self,
@@ -247,7 +300,7 @@ class AsyncSessionStore(_Base):
         per-user index.
         """
         session = self._core.new_session(data, user_id, ttl)
-        await self._run(P.save(self._core, session))
+        await self._run(P.create(self._core, session))
         return session
 
     async def get(self, session_id: str) -> Session | None:
@@ -309,11 +362,11 @@ class AsyncSessionStore(_Base):
 
     async def save_many(self, sessions: Iterable[Session]) -> None:
         """Save several sessions in one round trip."""
-        await self._run(P.gather(P.save(self._core, s) for s in sessions))
+        await self._run(P.save_many(self._core, sessions))
 
     async def delete_many(self, session_ids: Iterable[str]) -> int:
         """Delete several sessions in one round trip; returns how many existed."""
-        return sum(await self._run(P.gather(P.delete(self._core, i) for i in session_ids)))
+        return await self._run(P.delete_many(self._core, session_ids))
 
     async def open_request(self, cookie_value: str | None) -> Session:
         """Open a request's session, as `redis_sessions._http.begin`: the session a verified

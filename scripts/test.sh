@@ -13,9 +13,13 @@ MYPYPATH=.typecheck .venv/bin/mypy -p redis_sessions
 MYPYPATH=.typecheck .venv/bin/mypy tests example_apps benchmarks
 REQUIRE_REDIS=1 .venv/bin/pytest "$@"
 # Once more on the oldest versions we support, each put first on the path: the whole suite on
-# redis-py, Flask and Werkzeug at pyproject.toml's lower bounds (tests/contract/test_lowest_versions.py
-# keeps them equal), and the Django engine's suite on Django 4.2 LTS with that redis-py.
-LOWEST="redis==5.0.8 flask==3.0.0 werkzeug==3.1.0"
+# redis-py, Flask, Werkzeug, prometheus-client and opentelemetry-api at pyproject.toml's lower bounds
+# (tests/contract/test_lowest_versions.py keeps them equal; the OpenTelemetry SDK the tests read
+# metrics with, and the API's own dependencies, at the versions that go with it), and the Django
+# engine's suite on Django 4.2 LTS with that redis-py.
+LOWEST="redis==5.0.8 flask==3.0.0 werkzeug==3.1.0 prometheus-client==0.20.0 opentelemetry-api==1.30.0 \
+opentelemetry-sdk==1.30.0 opentelemetry-semantic-conventions==0.51b0 deprecated==1.2.18 wrapt==1.17.2 \
+importlib-metadata==8.5.0 zipp==3.21.0"
 if [ "$(cat .venv/lowest/PINS 2>/dev/null)" != "$LOWEST" ]; then
   rm -rf .venv/lowest
   # shellcheck disable=SC2086  # one argument per pin

@@ -147,7 +147,8 @@ class SessionStore(SessionBase):
         session: Session | None = None
         session_id = self._session_id(key)
         if session_id is not None:
-            session = yield P.load(self._core, session_id)
+            assert key is not None
+            session = yield _http.load_from_cookie(self._core, self._engine.store.signer, key)
         elif key is not None and self._engine.fallback_engine is not None:
             session = yield from _legacy.migrate(self._core, self._engine.fallback_engine, key, self._prepare)
             if session is not None:  # the browser gets our cookie in place of the old one
@@ -219,26 +220,26 @@ class SessionStore(SessionBase):
         keeps the data in memory, as a session never stored (a later save with a future expiry
         stores it under a fresh id)."""
         if not session.is_new:
-            yield P.delete_any(self._core, session)
+            yield P.delete_any(self._core, session, "expired")
         kept = self._core.new_session(dict(session.items()), None, None)
         self._session_cache = kept
         if self.session_key is None:
             self._session_key = self._engine.store.signer.sign(kept.id)
         return kept
 
-    def _delete_op(self, session_key: str | None) -> Op[None]:
+    def _delete_op(self, session_key: str | None, reason: str = "revoked") -> Op[None]:
         cache: Session | None = getattr(self, "_session_cache", None)
         if session_key is None or session_key == self.session_key:
             if cache is not None and not cache.is_new:
-                yield P.delete_any(self._core, cache)  # its user index entry goes too
+                yield P.delete_any(self._core, cache, reason)  # its user index entry goes too
                 return
             session_key = self.session_key
         session_id = self._session_id(session_key)
         if session_id is not None:
-            yield P.delete(self._core, session_id)
+            yield P.delete(self._core, session_id, None, reason)
 
     def _flush_op(self) -> Op[None]:
-        yield from self._delete_op(None)
+        yield from self._delete_op(None, "logout")
         self._start_empty()
 
     def _cycle_key_op(self) -> Op[None]:

@@ -38,7 +38,9 @@ def _session_key(request: HttpRequest) -> str | None:
     that name), for the old engine's lookup. None when there is no usable value."""
     engine = _settings.current()
     name = settings.SESSION_COOKIE_NAME
-    key = _http.verified_cookie(engine.store.signer, request.META.get("HTTP_COOKIE"), name)
+    key = _http.verified_cookie(
+        engine.store.signer, request.META.get("HTTP_COOKIE"), name, engine.store.config.observer
+    )
     if key is None and engine.fallback_engine is not None:
         return request.COOKIES.get(name)
     return key

@@ -96,7 +96,9 @@ class RedisSessionInterface(SessionInterface):
     # -- Flask's SessionInterface -------------------------------------------------------------
     def open_session(self, app: Flask, request: Request) -> FlaskSession:
         store = self.store
-        cookie = _http.verified_cookie(store.signer, request.environ.get("HTTP_COOKIE"), self._cookie_name)
+        cookie = _http.verified_cookie(
+            store.signer, request.environ.get("HTTP_COOKIE"), self._cookie_name, store.config.observer
+        )
         if cookie is None:
             return self._new_session()
         try:

@@ -101,6 +101,7 @@ class Fallback:
         self._since = 0.0
         self._cause: BackendUnavailable | None = None
         self._replayed = self._not_stored = self._refused = 0
+        self.observer = config.observer
 
     # -- healthy: watch what Redis answered -------------------------------------------------------
     def observe(self, batch: Batch, replies: list[Any]) -> None:
@@ -204,6 +205,9 @@ class Fallback:
                 len(self._cache),
                 exc,
             )
+        if self.observer is not None:
+            self.observer.backend_error(exc.kind)
+            self.observer.fallback_changed(True)
 
     def local(self, batch: Batch, cause: BackendUnavailable | None = None) -> list[Any] | None:
         """Run `batch` on the in-process store and log its writes; None once the fallback is off
@@ -373,6 +377,8 @@ class Fallback:
         self._cache.clear()
         self._recent.clear()
         self._cache_bytes = 0
+        if self.observer is not None:
+            self.observer.fallback_changed(False)
 
     # -- reporting --------------------------------------------------------------------------------
     def sessions_held(self) -> int:

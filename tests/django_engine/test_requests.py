@@ -12,6 +12,7 @@ import pytest
 from django.test import Client
 
 from tests._backends import backend_url_of
+from tests._observer import Recorder
 from tests.django_engine._engine import core, round_trips
 from tests.django_engine.conftest import Settings, needs_async_sessions
 
@@ -191,3 +192,21 @@ def test_an_unreachable_redis_is_a_503_never_a_500(
                 assert response["Retry-After"] == "1"
         outage_lines = [r for r in caplog.records if "unavailable" in r.getMessage()]
         assert len(outage_lines) == 1
+
+
+def test_the_observer_sees_what_the_other_integrations_report(
+    engine_settings: Settings, built_stores: object
+) -> None:
+    recorder = Recorder()
+    with engine_settings(OBSERVER=recorder):
+        client = Client()
+        client.cookies[COOKIE] = "garbage"
+        client.get("/read/a")
+        assert recorder.take() == [("rejected", "tampered")]
+        client.cookies.clear()
+        client.get("/write/cart/3")
+        client.get("/login/alice")
+        client.get("/logout")
+        events = recorder.take()
+        assert events[0] == ("created",) and ("regenerated",) in events, events
+        assert events[-1] == ("destroyed", "logout", 1), events

@@ -53,6 +53,7 @@ def flask_config(config: SessionConfig) -> dict[str, Any]:
         "REDIS_SESSIONS_CIRCUIT_BREAKER_COOLDOWN": config.circuit_breaker_cooldown,
         "REDIS_SESSIONS_ON_BACKEND_ERROR": config.on_backend_error,
         "REDIS_SESSIONS_FALLBACK_MAX_STALENESS": config.fallback_max_staleness,
+        "REDIS_SESSIONS_OBSERVER": config.observer,
         "REDIS_SESSIONS_PERMANENT": True,
     }
 

@@ -87,7 +87,7 @@ def load_scripts(config: SessionConfig) -> None:
     """
     if not config.url.startswith("redis") or config.url in _warm:
         return
-    with SessionStore(config.replace(key_prefix="http-tests-warmup:")) as store:
+    with SessionStore(config.replace(key_prefix="http-tests-warmup:", observer=None)) as store:
         session = store.create({"warm": True})
         session["warm"] = False
         assert store.save(session)  # a script call: loads them all
