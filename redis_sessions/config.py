@@ -150,6 +150,7 @@ class SessionConfig:
     """Told about every operation and session event (`redis_sessions.observer`): metrics through
     `redis_sessions.metrics.PrometheusObserver` or `OpenTelemetryObserver`, or your own. None (the
     default): nothing is timed or counted."""
+
     def __post_init__(self) -> None:
         keys = self.secret_keys
         if isinstance(keys, (str, bytes)) or not isinstance(keys, Sequence):
