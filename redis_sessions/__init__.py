@@ -1,5 +1,6 @@
 """Server-side web sessions in Redis: one session store for ASGI, Django and Flask."""
 
+from ._ids import session_handle
 from .config import SessionConfig
 from .errors import (
     BackendMisconfigured,
@@ -31,4 +32,5 @@ __all__ = [
     "SessionStore",
     "SessionTooLarge",
     "__version__",
+    "session_handle",
 ]

@@ -150,7 +150,7 @@ def _report(
         problems.append("the ACL user lacks " + " ".join(missing))
     notes, warnings = [], []
     policy: str | None = None
-    evicted: int | None = None
+    evicted = used_memory = maxmemory_total = None
     info_error = next((r for r in memory + stats if isinstance(r, BackendUnavailable)), None)
     if isinstance(info_error, BackendMisconfigured):
         notes.append("memory not checked: grant +info")
@@ -160,6 +160,8 @@ def _report(
         policies = sorted({str(m.get("maxmemory_policy", "")) for m in memory} - {""})
         policy = ",".join(policies) or None
         evicted = sum(int(s.get("evicted_keys", 0)) for s in stats)
+        used_memory = sum(int(m.get("used_memory", 0)) for m in memory)
+        maxmemory_total = sum(int(m.get("maxmemory", 0)) for m in memory)
         for node_memory in memory:
             maxmemory, used = int(node_memory.get("maxmemory", 0)), int(node_memory.get("used_memory", 0))
             node_policy = node_memory.get("maxmemory_policy")
@@ -183,6 +185,8 @@ def _report(
         missing_permissions=tuple(missing),
         maxmemory_policy=policy,
         evicted_keys=evicted,
+        used_memory=used_memory,
+        maxmemory=maxmemory_total,
     )
 
 

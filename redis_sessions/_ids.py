@@ -11,12 +11,16 @@ Neither the tag nor the marker carries a secret: the 22 characters after them (1
 
 from __future__ import annotations
 
+import base64
+import hashlib
 import re
 import secrets
 
 TAG_LENGTH = 4
 ID_LENGTH = TAG_LENGTH + 1 + 22
 _ID = re.compile(rf"[A-Za-z0-9_-]{{{ID_LENGTH}}}")
+HANDLE_LENGTH = TAG_LENGTH + 1 + 1 + 8
+_HANDLE = re.compile(rf"[A-Za-z0-9_-]{{{TAG_LENGTH + 1}}}\.[A-Za-z0-9_-]{{8}}")
 
 _OWN_EXPIRY = "0123456789-_"
 _PLAIN = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz"
@@ -44,3 +48,17 @@ def slot_tag(session_id: str) -> str:
 def is_valid_id(value: str) -> bool:
     """True when `value` has the exact shape of an id made by `new_session_id`."""
     return _ID.fullmatch(value) is not None
+
+
+def session_handle(session_id: str) -> str:
+    """A name for the session that is not a bearer token, for logs, admin tools and events: its slot
+    tag and expiry marker (no secret), a dot, then 48 bits of a SHA-256 of the id (e.g.
+    ``"aB3xK.Qw8eRt1Z"``). Knowing it gives no way to the id; finding the session by it takes a
+    walk of the sessions under that tag."""
+    digest = base64.urlsafe_b64encode(hashlib.sha256(session_id.encode()).digest()[:6]).decode()
+    return f"{session_id[: TAG_LENGTH + 1]}.{digest}"
+
+
+def is_handle(value: str) -> bool:
+    """True when `value` has the shape of a `session_handle`."""
+    return _HANDLE.fullmatch(value) is not None

@@ -55,6 +55,16 @@ class KeyLayout:
     def user_key(self, user_id: str) -> str:
         return f"{self.prefix}user:{user_id}"
 
+    @property
+    def user_pattern(self) -> str:
+        """SCAN pattern of every user index key under this prefix."""
+        return self.prefix.translate(_GLOB_SPECIAL) + "user:*"
+
+    def user_id(self, key: bytes | str) -> str:
+        """Inverse of `user_key` (for keys `user_pattern` matched)."""
+        text = key.decode() if isinstance(key, bytes) else key
+        return text[len(self.prefix) + len("user:") :]
+
     def migrated_key(self, legacy_key: str) -> str:
         """Where the id of the session a legacy key (another engine's) was moved to is kept: under
         a hash of that key, which stays a secret."""

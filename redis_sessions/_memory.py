@@ -269,6 +269,57 @@ class MemoryServer:
         self._pexpire(key, int(max(zset.values())) - now)
         return 1
 
+    # The active-session gauge's shards: three sorted sets (see active_note.lua).
+    def script_active_note(self, *keys: str, args: list[bytes]) -> Reply:
+        now, default_ttl = int(args[0]), int(args[1])
+        expiries, ttls, deadlines = (self.zsets.setdefault(k, {}) for k in keys)
+        wrote = False
+        for at in range(2, len(args), 3):
+            member, mode, rule = args[at], args[at + 1], args[at + 2]
+            ttl: float | None = None
+            deadline: float | None = None
+            if rule == b"?":
+                ttl, deadline = ttls.get(member), deadlines.get(member)
+            elif rule:
+                own_ttl, _, own_deadline = rule.partition(b":")
+                ttl = int(own_ttl) if own_ttl else None
+                deadline = int(own_deadline) if own_deadline else None
+                for zset, value in ((ttls, ttl), (deadlines, deadline)):
+                    if value is None:
+                        zset.pop(member, None)
+                    else:
+                        zset[member] = value
+            score = now + (ttl if ttl is not None else default_ttl)
+            if deadline is not None and deadline < score:
+                score = deadline
+            if mode == b"w":
+                expiries[member] = score
+                wrote = True
+            elif member in expiries and score > expiries[member]:
+                expiries[member] = score
+        return self._prune(keys, now, 8) if wrote else 0
+
+    def _prune(self, keys: tuple[str, ...], now: int, limit: int) -> int:
+        expiries = self.zsets.get(keys[0], {})
+        expired = sorted((score, m) for m, score in expiries.items() if score <= now)[:limit]
+        for key in keys:
+            zset = self.zsets.get(key, {})
+            for _, member in expired:
+                zset.pop(member, None)
+        return len(expired)
+
+    def script_active_drop(self, *keys: str, args: list[bytes]) -> Reply:
+        counted = sum(1 for m in args if m in self.zsets.get(keys[0], {}))
+        for key in keys:
+            zset = self.zsets.get(key, {})
+            for member in args:
+                zset.pop(member, None)
+        return counted
+
+    def script_active_count(self, *keys: str, args: list[bytes]) -> Reply:
+        pruned = self._prune(keys, int(args[0]), int(args[1]))
+        return [len(self.zsets.get(keys[0], {})), pruned]
+
 
 class MemoryDriver:
     """Runs batches on a `MemoryServer`; no I/O, so one class serves sync and async stores."""

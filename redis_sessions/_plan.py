@@ -27,10 +27,22 @@ import contextlib
 import enum
 import logging
 import time
-from collections.abc import Callable, Generator, Iterable
+from collections.abc import Callable, Iterable
 from typing import Any, NamedTuple, TypeVar
 
 from . import _layout as F
+from ._active import PRUNE_LIMIT, ActiveSessions
+
+# The call types live in `_calls`; drivers and adapters import them from here.
+from ._calls import BARRIER as BARRIER
+from ._calls import Barrier as Barrier
+from ._calls import Batch as Batch
+from ._calls import Call as Call
+from ._calls import Command as Command
+from ._calls import Plan as Plan
+from ._calls import Primaries as Primaries
+from ._calls import Script as Script
+from ._calls import Wait as Wait
 from ._codec import codec
 from ._ids import has_own_expiry, is_valid_id, new_session_id, slot_tag
 from ._layout import KeyLayout
@@ -42,57 +54,6 @@ from .session import Session
 
 T = TypeVar("T")
 logger = logging.getLogger("redis_sessions")
-
-
-class Command(NamedTuple):
-    """A plain Redis command; `node` names the server for one without a key (``SCAN`` on one
-    Cluster primary), as `Primaries` lists them."""
-
-    args: tuple[Any, ...]
-    node: str | None = None
-
-
-class Script(NamedTuple):
-    """A call of one of the Lua scripts in `redis_sessions._scripts`."""
-
-    name: str
-    keys: tuple[str, ...]
-    args: tuple[Any, ...]
-
-
-class Barrier:
-    """The calls after it take effect only after the calls before it: on one connection Redis runs
-    them in order; a driver that sends them to different servers waits for the replies in between.
-    Its reply is None."""
-
-    __slots__ = ()
-
-    def __repr__(self) -> str:
-        return "BARRIER"
-
-
-BARRIER = Barrier()
-
-
-class Wait(NamedTuple):
-    """Wait until `replicas` replicas of every server this batch wrote to have its writes, for at
-    most `timeout_ms` (Redis ``WAIT``, sent in the same round trip after the writes). Its reply is
-    the fewest acknowledgements any server got; a driver raises `BackendUnavailable` (kind
-    ``"replica acks"``) when that is fewer than `replicas`."""
-
-    replicas: int
-    timeout_ms: int
-
-
-class Primaries(NamedTuple):
-    """Asks the driver for the names of the primaries that hold sessions, sorted (one name, "", on
-    a single Redis), to walk the keyspace of each: answered without a round trip; alone in its
-    batch."""
-
-
-Call = Command | Script | Barrier | Wait | Primaries
-Batch = list[Call]
-Plan = Generator[Batch, list[Any], T]
 
 
 _SET_USER, _SET_INDEXED = F.META + F.USER, F.META + F.INDEXED
@@ -117,6 +78,11 @@ class Core:
         self.ttl_ms = config.ttl * 1000
         self.absolute_ttl_ms = (config.absolute_ttl or 0) * 1000  # 0: none, as the scripts read it
         self.observer = config.observer  # told of session events (None: off)
+        self.active = (  # the active-session gauge's notes (None: off)
+            ActiveSessions(config.key_prefix, self.ttl_ms, self.absolute_ttl_ms)
+            if config.track_active_sessions
+            else None
+        )
 
     # -- sessions in and out of records ----------------------------------------------------------
     def new_session(self, data: dict[str, Any] | None, user_id: str | None, ttl: int | None) -> Session:
@@ -324,7 +290,10 @@ def load(core: Core, session_id: str) -> Plan[Session | None]:
         return None
     now = core.now_ms()
     call = core.load_call(session_id, now)
-    (record,) = yield [call]
+    batch: Batch = [call]
+    if core.active is not None and (note := core.active.read(session_id, now)) is not None:
+        batch.append(note)  # in the same round trip
+    record = (yield batch)[0]
     key = core.keys.session_key(session_id)
     if record == 0 and isinstance(call, Script):  # load.lua found it unreadable and removed it
         _unreadable("not a session record")
@@ -405,8 +374,24 @@ def save_outcome(core: Core, session: Session, drop_if_empty: bool = False) -> P
             batch.append(BARRIER)
     at = len(batch)
     batch.append(Script("save", tuple(keys), core.save_args(now, pairs, deleted, drop_if_empty)))
+    active = core.active
+    if active is not None:  # noted for the likely outcome; corrected below when it is another
+        batch += active.drop([old_id]) if drop_if_empty else [active.write(session, new_id, now)]
+        if new_id != old_id and not drop_if_empty:
+            batch += active.drop([old_id])
     replies = yield core.durable(batch)
-    expires = save_result(replies[at], core.config.max_size)
+    try:
+        expires = save_result(replies[at], core.config.max_size)
+    except SessionError:
+        if active is not None and new_id != old_id and not drop_if_empty:
+            yield _active_fix(core, session, old_id, new_id, now)
+        raise
+    if active is not None and not drop_if_empty:
+        _pruned(core, replies[at + 1])
+    if active is not None and expires == 0 and not drop_if_empty:
+        yield active.drop([new_id])  # it was gone: not counted again
+    elif active is not None and expires > 0 and drop_if_empty:
+        yield [active.write(session, new_id, now)]  # not emptied after all: a key came meanwhile
     if stored_user is not None and (stored_user != user or new_id != old_id):
         # The old entry goes once the save's outcome is known: a refused save keeps its session
         # live under the old id, and still indexed.
@@ -423,6 +408,13 @@ def save_outcome(core: Core, session: Session, drop_if_empty: bool = False) -> P
     session._regenerate_requested = False
     session._mark_saved(expires, now)
     return Saved.STORED
+
+
+def _active_fix(core: Core, session: Session, old_id: str, new_id: str, now: int) -> Batch:
+    """The active-session gauge's correction after a refused regenerate: the session is still
+    under its old id (with its old expiry, noted as slid now)."""
+    assert core.active is not None
+    return [*core.active.drop([new_id]), core.active.write(session, old_id, now)]
 
 
 def save_result(reply: Any, max_size: int) -> int:
@@ -459,13 +451,25 @@ def _create(core: Core, session: Session, now: int) -> Plan[bool]:
     at = len(batch)
     key = core.keys.session_key(session.id)
     batch.append(Command(("SET", key, pack(meta, encoded), "PX", expires - now, "NX")))
+    if core.active is not None:
+        batch.append(core.active.write(session, session.id, now))
     replies = yield core.durable(batch)
     if not replies[at]:
+        if core.active is not None:  # the id is someone else's: the note stands for theirs
+            core.active._noted.pop(session.id, None)
         raise SessionError("session id collision on create; nothing was stored")
     session._mark_saved(expires, now)
+    if core.active is not None:
+        _pruned(core, replies[at + 1])
     if core.observer is not None:
         core.observer.session_created()
     return True
+
+
+def _pruned(core: Core, reply: Any) -> None:
+    """Tell the observer of the expired sessions a gauge note pruned (active_note.lua's reply)."""
+    if reply and core.observer is not None:
+        core.observer.session_destroyed("expired", int(reply))
 
 
 def regenerate(core: Core, session: Session) -> Plan[Session]:
@@ -483,6 +487,8 @@ def delete(core: Core, session_id: str, user_id: str | None = None, reason: str 
     if not is_valid_id(session_id):
         return False
     batch: Batch = [Command(("DEL", core.keys.session_key(session_id)))]
+    if core.active is not None:
+        batch += core.active.drop([session_id])
     if user_id is not None:
         batch += [BARRIER, core.index_remove(user_id, session_id)]  # unindexed once it is gone
     replies = yield core.durable(batch)
@@ -571,7 +577,10 @@ def delete_user_sessions(core: Core, user_id: str, except_id: str | None) -> Pla
     )
     # Each target is deleted now, or bound to someone else: its entry is stale either way. Removed
     # once the deletes answered, so an entry never goes while its session may still be live.
-    yield core.durable([core.index_remove(user_id, *targets)])
+    cleanup: Batch = [core.index_remove(user_id, *targets)]
+    if core.active is not None:
+        cleanup += core.active.drop(i for i, gone in zip(targets, deleted, strict=False) if gone)
+    yield core.durable(cleanup)
     count = sum(int(r) for r in deleted[: len(targets)])
     if count and core.observer is not None:
         core.observer.session_destroyed("revoked", count)
@@ -674,6 +683,30 @@ def count(core: Core) -> Plan[int]:
             else:
                 scans[node] = scan
     return total
+
+
+def active_count(core: Core) -> Plan[int]:
+    """The active-session gauge (`_active`): one round trip (more only while over
+    `_active.PRUNE_LIMIT` ids per shard expired since the last count). Raises `SessionError` when
+    `track_active_sessions` is off."""
+    if core.active is None:
+        raise SessionError("the active-session gauge needs track_active_sessions=True; count() walks instead")
+    now = core.now_ms()
+    shards = core.active.shards
+    live: dict[tuple[str, ...], int] = {}
+    pruned = 0
+    while shards:
+        replies = yield core.active.count(now, shards)
+        again = []
+        for keys, (left, removed) in zip(shards, replies, strict=True):
+            live[keys] = int(left)
+            pruned += int(removed)
+            if int(removed) >= PRUNE_LIMIT:
+                again.append(keys)
+        shards = again
+    if pruned and core.observer is not None:
+        core.observer.session_destroyed("expired", pruned)
+    return sum(live.values())
 
 
 def gather(plans: Iterable[Plan[T]]) -> Plan[list[T]]:

@@ -150,6 +150,10 @@ class SessionConfig:
     """Told about every operation and session event (`redis_sessions.observer`): metrics through
     `redis_sessions.metrics.PrometheusObserver` or `OpenTelemetryObserver`, or your own. None (the
     default): nothing is timed or counted."""
+    track_active_sessions: bool = False
+    """Keep the active-session gauge (`SessionStore.active_count`): each write, and a read at most
+    once a minute per session and process, also notes the session's expiry in a sorted set, in the
+    same round trip. Costs about 100 bytes of Redis memory per session."""
 
     def __post_init__(self) -> None:
         keys = self.secret_keys
@@ -192,6 +196,8 @@ class SessionConfig:
         self._check_replicas()
         if self.observer is not None and not isinstance(self.observer, SessionObserver):
             raise ConfigError("observer", "must be a redis_sessions.observer.SessionObserver, or None")
+        if not isinstance(self.track_active_sessions, bool):
+            raise ConfigError("track_active_sessions", "must be True or False")
         threshold, cooldown = self.circuit_breaker_threshold, self.circuit_breaker_cooldown
         if isinstance(threshold, bool) or not isinstance(threshold, int) or threshold < 0:
             raise ConfigError(
@@ -295,6 +301,7 @@ class SessionConfig:
 
         Reads REDIS_URL, SESSION_SECRET_KEYS (comma-separated), SESSION_TTL, SESSION_ABSOLUTE_TTL,
         SESSION_KEY_PREFIX, SESSION_MAX_SIZE, SESSION_COOKIE_NAME|PATH|DOMAIN|SECURE|HTTPONLY|SAMESITE,
+        SESSION_TRACK_ACTIVE_SESSIONS,
         SESSION_REPLICA_ACKS, SESSION_REPLICA_ACK_TIMEOUT (seconds), SESSION_CIRCUIT_BREAKER_THRESHOLD,
         SESSION_CIRCUIT_BREAKER_COOLDOWN (seconds), SESSION_ON_BACKEND_ERROR
         and USE_REDIS_SESSIONS (false selects ``memory://``; without it or REDIS_URL, ``memory://``
@@ -346,6 +353,10 @@ class SessionConfig:
             var = f"SESSION_COOKIE_{part.upper()}"
             if var in env:
                 values[f"cookie_{part}"] = _bool(var, env[var])
+        if "SESSION_TRACK_ACTIVE_SESSIONS" in env:
+            values["track_active_sessions"] = _bool(
+                "SESSION_TRACK_ACTIVE_SESSIONS", env["SESSION_TRACK_ACTIVE_SESSIONS"]
+            )
         values.update(overrides)
         known = {f.name for f in fields(cls)}
         unknown = set(values) - known
@@ -369,6 +380,7 @@ ENV_VARIABLES = {
     "key_prefix": "SESSION_KEY_PREFIX",
     "max_size": "SESSION_MAX_SIZE",
     "replica_acks": "SESSION_REPLICA_ACKS",
+    "track_active_sessions": "SESSION_TRACK_ACTIVE_SESSIONS",
     "replica_ack_timeout": "SESSION_REPLICA_ACK_TIMEOUT",
     "on_backend_error": "SESSION_ON_BACKEND_ERROR",
     "circuit_breaker_threshold": "SESSION_CIRCUIT_BREAKER_THRESHOLD",

@@ -21,7 +21,8 @@ class SessionObserver:
     """Base class with a no-op for every call; override the ones you need."""
 
     def operation(self, name: str, outcome: str, start_ns: int, end_ns: int) -> None:
-        """A store operation ended.
+        """A store operation that needed the backend ended (one that sent nothing, such as the end
+        of a request that changed nothing, is not reported unless it failed).
 
         `name`: the `SessionStore` method (``"get"``, ``"create"``, ``"save"``, ``"delete"``,
         ``"regenerate"``, ``"count"``...), or for the integrations' requests ``"request_start"`` and

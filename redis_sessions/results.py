@@ -24,7 +24,8 @@ class HealthReport:
     `degraded`: served, but sessions are at risk: a ``maxmemory-policy`` that evicts them, evictions
     seen (``INFO stats evicted_keys``), or memory over 90% of ``maxmemory``. `detail` says all of it
     in words. `missing_permissions`: ACL rules the Redis user lacks (``"+evalsha"``, ``"~prefix*"``).
-    `maxmemory_policy` and `evicted_keys` as ``INFO`` gives them; None when not read. `breaker`: the
+    `maxmemory_policy`, `evicted_keys`, `used_memory` and `maxmemory` (bytes; 0: no limit) as ``INFO``
+    gives them, summed over a Cluster's primaries; None when not read. `breaker`: the
     circuit breaker's state, ``"closed"``, ``"open"`` (the check was refused without calling Redis),
     ``"half-open"``, or ``"off"`` (``memory://``, or `circuit_breaker_threshold` 0). With
     ``on_backend_error="fallback"``: `fallback`, whether requests are being served from this
@@ -43,3 +44,5 @@ class HealthReport:
     breaker: str = "off"
     fallback: bool = False
     fallback_sessions: int | None = None
+    used_memory: int | None = None
+    maxmemory: int | None = None

@@ -7,6 +7,7 @@ from collections.abc import Callable, ItemsView, Iterator, ValuesView
 from datetime import datetime, timezone
 from typing import Any
 
+from ._ids import session_handle
 from ._record import blob_of
 
 
@@ -222,6 +223,12 @@ class Session(dict[str, Any]):
     def id(self) -> str:
         """The raw session id (never the signed cookie value)."""
         return self._id
+
+    @property
+    def handle(self) -> str:
+        """A name for this session that is not a bearer token (`redis_sessions.session_handle`),
+        for logs, the admin CLI and session events."""
+        return session_handle(self._id)
 
     @property
     def user_id(self) -> str | None:

@@ -12,6 +12,7 @@ from collections.abc import Callable, Iterable
 from types import TracebackType
 from typing import Any, TypeVar
 
+from . import _admin as A
 from . import _health, _http
 from . import _plan as P
 from ._drivers import AsyncDriver, Driver, open_async_driver, open_driver
@@ -142,16 +143,17 @@ class SessionStore(_Base):
             return done.value  # type: ignore[no-any-return]
 
     def _observed_run(self, plan: P.Plan[T]) -> T:
-        start, outcome = time.time_ns(), "ok"
+        start, outcome, trips = time.time_ns(), "ok", self._driver.round_trips
         try:
             return SessionStore._run(self, plan)
         except BaseException as exc:
             outcome = self._failed(exc)
             raise
         finally:
-            self.config.observer.operation(  # type: ignore[union-attr]
-                operation_name(plan), outcome, start, time.time_ns()
-            )
+            if outcome != "ok" or self._driver.round_trips != trips:  # not one that needed no I/O
+                self.config.observer.operation(  # type: ignore[union-attr]
+                    operation_name(plan), outcome, start, time.time_ns()
+                )
 
     def create(
         self,
@@ -196,6 +198,21 @@ class SessionStore(_Base):
 
     def count(self) -> int:
         return self._run(P.count(self._core))
+
+    def active_count(self) -> int:
+        return self._run(P.active_count(self._core))
+
+    def find_session(self, handle: str) -> Session | None:
+        return self._run(A.find_by_handle(self._core, handle))
+
+    def user_session_counts(self, cursor: str | None = None) -> A.WalkPage:
+        return self._run(A.user_page(self._core, cursor))
+
+    def prune_user_indexes(self, cursor: str | None = None) -> A.WalkPage:
+        return self._run(A.prune_user_page(self._core, cursor))
+
+    def restore(self, session: Session) -> bool:
+        return self._run(A.restore(self._core, session))
 
     def save_many(self, sessions: Iterable[Session]) -> None:
         self._run(P.save_many(self._core, sessions))
@@ -276,16 +293,21 @@ class AsyncSessionStore(_Base):
             return done.value  # type: ignore[no-any-return]
 
     async def _observed_run(self, plan: P.Plan[T]) -> T:
-        start, outcome = time.time_ns(), "ok"
-        try:
-            return await AsyncSessionStore._run(self, plan)
+        start, outcome, trips = time.time_ns(), "ok", self._driver.round_trips
+        try:  # `_run`'s loop, not a call of it: an extra coroutine per operation costs a microsecond
+            batch = next(plan)
+            while True:
+                batch = plan.send(await self._driver.execute(batch))
+        except StopIteration as done:
+            return done.value  # type: ignore[no-any-return]
         except BaseException as exc:
             outcome = self._failed(exc)
             raise
         finally:
-            self.config.observer.operation(  # type: ignore[union-attr]
-                operation_name(plan), outcome, start, time.time_ns()
-            )
+            if outcome != "ok" or self._driver.round_trips != trips:  # not one that needed no I/O
+                self.config.observer.operation(  # type: ignore[union-attr]
+                    operation_name(plan), outcome, start, time.time_ns()
+                )
 
     async def create(
         self,
@@ -357,8 +379,42 @@ class AsyncSessionStore(_Base):
         return await self._run(P.list_sessions(self._core, limit, cursor))
 
     async def count(self) -> int:
-        """Number of live sessions under this key prefix, counted by SCAN in small steps."""
+        """Number of live sessions under this key prefix, counted by SCAN in small steps: exact,
+        but a walk of the keyspace (about a thousand round trips per million keys). For a
+        dashboard, `active_count`."""
         return await self._run(P.count(self._core))
+
+    async def active_count(self) -> int:
+        """Number of live sessions by the active-session gauge (``track_active_sessions=True``):
+        one round trip whatever their number (`redis_sessions._active`). Exact but for sessions
+        in their last minute (a quarter of `ttl` when shorter), which it may leave out, and
+        sessions stored before the gauge was on, counted from their next write. Raises
+        `SessionError` when the gauge is off."""
+        return await self._run(P.active_count(self._core))
+
+    async def find_session(self, handle: str) -> Session | None:
+        """The live session whose `Session.handle` is `handle`, or None; no TTL change. Walks the
+        keys under the handle's slot tag with SCAN (an admin tool's lookup, not a request's).
+        Raises `ValueError` for a value that is not a handle."""
+        return await self._run(A.find_by_handle(self._core, handle))
+
+    async def user_session_counts(self, cursor: str | None = None) -> A.WalkPage:
+        """One step of a walk over the users with a session index: ``found`` holds ``(user_id,
+        sessions)`` pairs (index entries that may still be alive), ``next_cursor`` the next step
+        (None at the end). For "the users with the most sessions"."""
+        return await self._run(A.user_page(self._core, cursor))
+
+    async def prune_user_indexes(self, cursor: str | None = None) -> A.WalkPage:
+        """One step of pruning the per-user indexes: entries of sessions that are gone, or bound
+        to another user now, are removed; ``found`` holds ``(user_id, entries removed)``. Readers
+        prune what they meet anyway; this sweeps users nobody reads."""
+        return await self._run(A.prune_user_page(self._core, cursor))
+
+    async def restore(self, session: Session) -> bool:
+        """Store an exported session (`redis_sessions._export.from_record`) under its own id, with
+        its data, user, expiry rules and expiry: True when stored, False when the id is taken or the
+        session has expired. For the admin CLI's ``import``; a request never chooses its id."""
+        return await self._run(A.restore(self._core, session))
 
     async def save_many(self, sessions: Iterable[Session]) -> None:
         """Save several sessions in one round trip."""

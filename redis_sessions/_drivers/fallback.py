@@ -16,11 +16,11 @@ may have revoked it), a new session is stored only if its id is still free, a lo
 write whose first try timed out may reach Redis twice; each of them sets what it sets, so twice is
 once.
 
-A batch that needs all of Redis (``SCAN``, the user index read by "log out everywhere", ``INFO``)
-is not served: it raises the outage. So is a new session once `fallback_max_sessions` sessions are
-held, and any write once the log would pass `fallback_max_bytes` (a 503 rather than an unbounded
-process). On a Cluster, one
-unreachable primary turns the fallback on for every session of the process.
+A batch that needs all of Redis (``SCAN``, the user index read by "log out everywhere", ``INFO``,
+the active-session count) is not served: it raises the outage. So is a new session once
+`fallback_max_sessions` sessions are held, and any write once the log would pass
+`fallback_max_bytes` (a 503 rather than an unbounded process). On a Cluster, one unreachable
+primary turns the fallback on for every session of the process.
 """
 
 from __future__ import annotations
@@ -226,6 +226,8 @@ class Fallback:
                     for key in call.args[1:2] if name != "DEL" else call.args[1:]:
                         self._materialize(key)
                 elif type(call) is Script:
+                    if call.name == "active_count":
+                        raise self._unserved(cause, "the active-session count needs Redis itself")
                     for key in call.keys:
                         self._materialize(key)
                     if call.name != "load":

@@ -8,7 +8,7 @@ from __future__ import annotations
 from functools import cache
 from importlib.resources import files
 
-NAMES = ("load", "save", "index_add", "delete_owned")
+NAMES = ("load", "save", "index_add", "delete_owned", "active_note", "active_drop", "active_count")
 _WITH_RECORDS = {"load", "save", "delete_owned"}  # these get record.lua prepended
 
 

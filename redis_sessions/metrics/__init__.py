@@ -20,12 +20,14 @@ DURATION_BUCKETS = (
 
 if TYPE_CHECKING:
     from .otel import OpenTelemetryObserver as OpenTelemetryObserver
+    from .prometheus import ActiveSessionsCollector as ActiveSessionsCollector
     from .prometheus import PrometheusObserver as PrometheusObserver
 
-__all__ = ["DURATION_BUCKETS", "OpenTelemetryObserver", "PrometheusObserver"]
+__all__ = ["DURATION_BUCKETS", "ActiveSessionsCollector", "OpenTelemetryObserver", "PrometheusObserver"]
 
 _HOMES = {
     "PrometheusObserver": ("prometheus", "metrics"),
+    "ActiveSessionsCollector": ("prometheus", "metrics"),
     "OpenTelemetryObserver": ("otel", "otel"),
 }
 

@@ -9,15 +9,21 @@ database attributes of OpenTelemetry's semantic conventions.
 
 from __future__ import annotations
 
+import threading
+from collections import defaultdict
+from collections.abc import Callable, Iterable
 from typing import Any
 
 from opentelemetry import metrics, trace
+from opentelemetry.metrics import CallbackOptions, Observation
 from opentelemetry.trace import SpanKind, Status, StatusCode
 
+from redis_sessions.errors import BackendUnavailable
 from redis_sessions.metrics import DURATION_BUCKETS
 from redis_sessions.observer import SessionObserver
 
 _SCOPE = "redis_sessions"
+_REASON = "redis_sessions.reason"
 
 
 class OpenTelemetryObserver(SessionObserver):
@@ -34,29 +40,77 @@ class OpenTelemetryObserver(SessionObserver):
       ``redis_sessions.backend.errors`` (``error.type``: `BackendUnavailable.kind`): counters;
     - ``redis_sessions.fallback.active``: up-down counter, the stores whose fallback serves now.
 
-    With `spans` (default), each operation is also a CLIENT span ``redis_sessions <operation>``
-    placed at its start and end times, a child of the span current when it ended (the request's).
-    `meter_provider` / `tracer_provider`: the global ones unless given.
+    The counters are asynchronous (counted here, read by the SDK when it collects): a synchronous
+    instrument costs 15-25 µs per call in the OpenTelemetry SDK, so only the duration histogram is
+    recorded on the request path, once per operation. With `spans` (default), each operation is
+    also a CLIENT span ``redis_sessions <operation>`` placed at its start and end times, a child of
+    the span current when it ended (the request's). `meter_provider` / `tracer_provider`: the
+    global ones unless given.
     """
 
     def __init__(
         self, meter_provider: Any = None, tracer_provider: Any = None, *, spans: bool = True
     ) -> None:
-        meter = metrics.get_meter(_SCOPE, meter_provider=meter_provider)
+        self.meter = meter = metrics.get_meter(_SCOPE, meter_provider=meter_provider)
         self.duration = meter.create_histogram(
             "redis_sessions.operation.duration",
             unit="s",
             description="Session store operations, in seconds.",
             explicit_bucket_boundaries_advisory=list(DURATION_BUCKETS),
         )
-        self.created = meter.create_counter("redis_sessions.sessions.created", unit="{session}")
-        self.regenerated = meter.create_counter("redis_sessions.sessions.regenerated", unit="{session}")
-        self.destroyed = meter.create_counter("redis_sessions.sessions.destroyed", unit="{session}")
-        self.rejected = meter.create_counter("redis_sessions.cookies.rejected", unit="{cookie}")
-        self.errors = meter.create_counter("redis_sessions.backend.errors", unit="{error}")
-        self.fallback = meter.create_up_down_counter("redis_sessions.fallback.active", unit="1")
+        self._counts: dict[tuple[str, str | None], int] = defaultdict(int)
+        self._lock = threading.Lock()
+        for name, unit, label, description in (
+            ("sessions.created", "{session}", None, "Sessions created."),
+            ("sessions.regenerated", "{session}", None, "Sessions moved to a fresh id."),
+            ("sessions.destroyed", "{session}", _REASON, "Sessions ended, by reason."),
+            ("cookies.rejected", "{cookie}", _REASON, "Session cookies not honoured, by reason."),
+            ("backend.errors", "{error}", "error.type", "Redis calls that failed, by kind."),
+        ):
+            meter.create_observable_counter(
+                f"redis_sessions.{name}", [self._reader(name, label)], unit=unit, description=description
+            )
+        meter.create_observable_up_down_counter(
+            "redis_sessions.fallback.active",
+            [self._reader("fallback.active", None)],
+            unit="1",
+            description="Session stores serving from their in-process fallback now.",
+        )
         self.tracer = trace.get_tracer(_SCOPE, tracer_provider=tracer_provider) if spans else None
         self._attributes: dict[tuple[str, str], dict[str, str]] = {}
+
+    def observe_active_sessions(self, store: Any) -> None:
+        """Report `store.active_count()` as the gauge ``redis_sessions.sessions.active`` at each
+        collection (one round trip; needs ``track_active_sessions=True``). `store`: a sync
+        `SessionStore` (the SDK collects in its own thread). A collection while Redis is
+        unreachable reports no value for it."""
+
+        def observe(options: CallbackOptions) -> Iterable[Observation]:
+            try:
+                return [Observation(store.active_count())]
+            except BackendUnavailable:
+                return []
+
+        self.meter.create_observable_gauge(
+            "redis_sessions.sessions.active",
+            [observe],
+            unit="{session}",
+            description="Sessions alive in Redis (the active-session gauge).",
+        )
+
+    def _reader(self, name: str, label: str | None) -> Callable[[CallbackOptions], Iterable[Observation]]:
+        def observe(options: CallbackOptions) -> Iterable[Observation]:
+            with self._lock:
+                counted = [(value, n) for (metric, value), n in self._counts.items() if metric == name]
+            if label is None:
+                return [Observation(sum(n for _, n in counted))]
+            return [Observation(n, {label: value}) for value, n in counted]
+
+        return observe
+
+    def _count(self, name: str, value: str | None = None, n: int = 1) -> None:
+        with self._lock:
+            self._counts[name, value] += n
 
     def operation(self, name: str, outcome: str, start_ns: int, end_ns: int) -> None:
         attributes = self._attributes.get((name, outcome))
@@ -75,19 +129,19 @@ class OpenTelemetryObserver(SessionObserver):
             span.end(end_time=end_ns)
 
     def session_created(self) -> None:
-        self.created.add(1)
+        self._count("sessions.created")
 
     def session_regenerated(self) -> None:
-        self.regenerated.add(1)
+        self._count("sessions.regenerated")
 
     def session_destroyed(self, reason: str, count: int = 1) -> None:
-        self.destroyed.add(count, {"redis_sessions.reason": reason})
+        self._count("sessions.destroyed", reason, count)
 
     def cookie_rejected(self, reason: str) -> None:
-        self.rejected.add(1, {"redis_sessions.reason": reason})
+        self._count("cookies.rejected", reason)
 
     def backend_error(self, kind: str) -> None:
-        self.errors.add(1, {"error.type": kind})
+        self._count("backend.errors", kind)
 
     def fallback_changed(self, active: bool) -> None:
-        self.fallback.add(1 if active else -1)
+        self._count("fallback.active", None, 1 if active else -1)

@@ -7,10 +7,15 @@ session or user id.
 
 from __future__ import annotations
 
+import contextlib
+from collections.abc import Iterator
 from typing import Any
 
 from prometheus_client import REGISTRY, CollectorRegistry, Counter, Gauge, Histogram
+from prometheus_client.core import GaugeMetricFamily
+from prometheus_client.registry import Collector
 
+from redis_sessions.errors import BackendUnavailable
 from redis_sessions.metrics import DURATION_BUCKETS
 from redis_sessions.observer import SessionObserver
 
@@ -96,3 +101,26 @@ class PrometheusObserver(SessionObserver):
             self.fallback_active.inc()
         else:
             self.fallback_active.dec()
+
+
+class ActiveSessionsCollector(Collector):
+    """``redis_sessions_active_sessions``: the active-session gauge, read from Redis at each scrape
+    (`SessionStore.active_count`: one round trip; needs ``track_active_sessions=True``).
+
+    `store`: a sync `SessionStore` (scrapes run in prometheus_client's thread). A scrape while
+    Redis is unreachable reports no sample rather than failing the whole scrape. Register it with
+    ``registry.register(ActiveSessionsCollector(store))``.
+    """
+
+    def __init__(self, store: Any, namespace: str = "redis_sessions") -> None:
+        self.store = store
+        self.name = f"{namespace}_active_sessions"
+
+    def describe(self) -> Iterator[GaugeMetricFamily]:
+        yield GaugeMetricFamily(self.name, "Sessions alive in Redis (the active-session gauge).")
+
+    def collect(self) -> Iterator[GaugeMetricFamily]:
+        family = GaugeMetricFamily(self.name, "Sessions alive in Redis (the active-session gauge).")
+        with contextlib.suppress(BackendUnavailable):
+            family.add_metric([], self.store.active_count())
+        yield family

@@ -6,6 +6,7 @@ from collections.abc import Callable, Iterable
 from typing import Any, Protocol, cast
 
 from redis_sessions import HealthReport, Session, SessionConfig, SessionPage, SessionStore
+from redis_sessions._http import CookieSpec
 from redis_sessions._layout import KeyLayout
 from redis_sessions._memory import server_for
 
@@ -56,6 +57,10 @@ class AnyStore(Protocol):
     async def list_sessions(self, *, limit: int = 100, cursor: str | None = None) -> SessionPage: ...
 
     async def count(self) -> int: ...
+
+    async def active_count(self) -> int: ...
+
+    async def finish_request(self, session: Session) -> CookieSpec | None: ...
 
     async def save_many(self, sessions: Iterable[Session]) -> None: ...
 
@@ -134,6 +139,12 @@ class SyncAsAsync:
 
     async def count(self) -> int:
         return self.inner.count()
+
+    async def active_count(self) -> int:
+        return self.inner.active_count()
+
+    async def finish_request(self, session: Session) -> CookieSpec | None:
+        return self.inner.finish_request(session)
 
     async def save_many(self, sessions: Iterable[Session]) -> None:
         self.inner.save_many(sessions)

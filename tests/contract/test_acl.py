@@ -51,13 +51,14 @@ def without(rules: str, rule: str) -> str:
     return " ".join(kept)
 
 
-async def every_operation(store: AnyStore) -> None:
-    """Each public store operation once, in the forms that send different commands."""
+async def every_operation(store: AnyStore, reader: AnyStore) -> None:
+    """Each public store operation once, in the forms that send different commands; `reader` is a
+    second store (another process) on the same config, with the active-session gauge on."""
     plain = await store.create({"a": 1})
     bound = await store.create({"cart": []}, user_id="u1")
     own_ttl = await store.create({"b": 2}, ttl=600)  # loaded by script
     assert dict(await loaded(store, plain.id)) == {"a": 1}
-    assert dict(await loaded(store, own_ttl.id)) == {"b": 2}
+    assert dict(await loaded(reader, own_ttl.id)) == {"b": 2}  # its gauge note reads own rules
     bound["cart"] = [1]
     assert await store.save(bound)
     await store.regenerate(bound)
@@ -66,7 +67,7 @@ async def every_operation(store: AnyStore) -> None:
     assert [s.id for s in await store.sessions_for_user("u1")] == [bound.id]
     page = await store.list_sessions(limit=2)
     assert page.sessions
-    assert await store.count() == 3
+    assert await store.count() == 3 == await store.active_count()
     plain["a"] = 3
     await store.save_many([plain, own_ttl])
     assert await store.delete(plain.id)
@@ -81,8 +82,8 @@ async def test_every_operation_works_with_exactly_the_documented_acl(
     rules = acl_rules(key_prefix)
     with acl_user(redis_client, redis_url, rules) as user:
         redis_client.script_flush()  # so SCRIPT LOAD is needed, and used
-        store = make_store(url=user.url)
-        await every_operation(store)
+        store = make_store(url=user.url, track_active_sessions=True)
+        await every_operation(store, make_store(url=user.url, track_active_sessions=True))
         report = await store.health()
         assert report.ok and report.missing_permissions == ()
         assert report.maxmemory_policy == "noeviction"
@@ -93,9 +94,10 @@ def _operations_fail_without(config: SessionConfig, admin: redis.Redis) -> Backe
     import asyncio
 
     admin.script_flush()
-    with SessionStore(config) as inner:
+    config = config.replace(track_active_sessions=True)
+    with SessionStore(config) as inner, SessionStore(config) as reader:
         try:
-            asyncio.run(every_operation(SyncAsAsync(inner)))
+            asyncio.run(every_operation(SyncAsAsync(inner), SyncAsAsync(reader)))
         except BackendMisconfigured as exc:
             return exc
     return None

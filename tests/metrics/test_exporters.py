@@ -9,14 +9,14 @@ from typing import Any
 
 import pytest
 from opentelemetry.sdk.metrics import MeterProvider
-from opentelemetry.sdk.metrics.export import InMemoryMetricReader
+from opentelemetry.sdk.metrics.export import InMemoryMetricReader, NumberDataPoint
 from opentelemetry.sdk.trace import TracerProvider
 from opentelemetry.sdk.trace.export import SimpleSpanProcessor
 from opentelemetry.sdk.trace.export.in_memory_span_exporter import InMemorySpanExporter
 from prometheus_client import CollectorRegistry, generate_latest
 
 from redis_sessions import AsyncSessionStore, BackendUnavailable, SessionConfig, SessionStore
-from redis_sessions.metrics import OpenTelemetryObserver, PrometheusObserver
+from redis_sessions.metrics import ActiveSessionsCollector, OpenTelemetryObserver, PrometheusObserver
 from redis_sessions.observer import SessionObserver
 from redis_sessions.testing import RedisServer, free_port, running_redis_server
 from tests.conftest import SECRET
@@ -48,7 +48,8 @@ async def exercise(store: SessionStore | AsyncSessionStore) -> None:
     session = await call(store.create({"a": 1}))
     await call(store.get(session.id))
     await call(store.regenerate(session))
-    await call(store.open_request("forged"))
+    await call(store.open_request("forged"))  # no I/O: rejected, and no operation
+    await call(store.open_request(store.signer.sign(session.id)))
     await call(store.delete(session.id))
 
 
@@ -153,3 +154,41 @@ async def test_opentelemetry_metrics_and_spans(redis_url: str, key_prefix: str) 
     assert get_span.attributes is not None and get_span.attributes["db.operation.name"] == "get"
     assert get_span.start_time is not None and get_span.end_time is not None
     assert 0 < get_span.end_time - get_span.start_time < 10**9
+
+
+def test_the_active_gauge_in_a_prometheus_scrape(redis_url: str, key_prefix: str) -> None:
+    registry = CollectorRegistry()
+    made = config(redis_url, key_prefix, PrometheusObserver(registry=registry), track_active_sessions=True)
+    with SessionStore(made) as store:
+        registry.register(ActiveSessionsCollector(store))
+        for n in range(3):
+            store.create({"n": n})
+        assert registry.get_sample_value("redis_sessions_active_sessions") == 3
+    closed = config(
+        f"redis://127.0.0.1:{free_port()}/0", key_prefix, SessionObserver(), track_active_sessions=True
+    )
+    other = CollectorRegistry()
+    with SessionStore(closed) as down:
+        other.register(ActiveSessionsCollector(down))
+        assert other.get_sample_value("redis_sessions_active_sessions") is None  # no sample, no failure
+        assert "redis_sessions_active_sessions" in generate_latest(other).decode()  # described still
+
+
+def test_the_active_gauge_in_an_opentelemetry_collection(redis_url: str, key_prefix: str) -> None:
+    reader = InMemoryMetricReader()
+    observer = OpenTelemetryObserver(MeterProvider(metric_readers=[reader]), spans=False)
+    with SessionStore(config(redis_url, key_prefix, observer, track_active_sessions=True)) as store:
+        observer.observe_active_sessions(store)
+        store.create({"a": 1})
+        data = reader.get_metrics_data()
+    assert data is not None
+    values = [
+        point.value
+        for resource in data.resource_metrics
+        for scope in resource.scope_metrics
+        for metric in scope.metrics
+        if metric.name == "redis_sessions.sessions.active"
+        for point in metric.data.data_points
+        if isinstance(point, NumberDataPoint)
+    ]
+    assert values == [1]

@@ -1,0 +1,125 @@
+"""Plans for operators (the admin CLI's store methods), sans-IO like `_plan`: finding a session by
+its handle, the users with the most sessions, pruning the per-user indexes, restoring an exported
+session under its id. Each walks the keyspace with SCAN in steps (never KEYS), primary after primary
+on a Cluster; none is on the request path.
+"""
+
+from __future__ import annotations
+
+from typing import Any, NamedTuple
+
+from . import _layout as F
+from ._calls import Batch, Command, Plan, Primaries
+from ._ids import TAG_LENGTH, is_handle, is_valid_id, session_handle
+from ._plan import Core, _peek_all
+from ._record import pack
+from .errors import SerializationError
+from .session import Session
+
+STEP = 1000  # keys asked of each SCAN step
+
+
+class WalkPage(NamedTuple):
+    """One step of a walk: what it found, and the cursor of the next step (None: done)."""
+
+    found: list[Any]
+    next_cursor: str | None
+
+
+def _scan_step(core: Core, pattern: str, cursor: str | None) -> Plan[tuple[list[bytes], str | None]]:
+    """One SCAN step of `pattern` on the primary the cursor is at ("<scan>@<primary>"); the keys
+    and the cursor of the next step, over every primary in turn (None at the end)."""
+    (primaries,) = yield [Primaries()]
+    scan, node = "0", primaries[0]
+    if cursor is not None:
+        scan, _, node = cursor.partition("@")
+        if node not in primaries or not scan.isdigit():
+            raise ValueError(f"not a cursor of this walk: {cursor!r}")
+    ((following, keys),) = yield [Command(("SCAN", scan, "MATCH", pattern, "COUNT", STEP), node)]
+    following = following.decode() if isinstance(following, bytes) else str(following)
+    if following != "0":
+        return keys, f"{following}@{node}"
+    at = primaries.index(node)
+    return keys, (f"0@{primaries[at + 1]}" if at + 1 < len(primaries) else None)
+
+
+def find_by_handle(core: Core, handle: str) -> Plan[Session | None]:
+    """The live session whose `session_handle` is `handle` (None if none): a walk of the keys
+    under the handle's slot tag and marker, without touching any expiry."""
+    if not is_handle(handle):
+        raise ValueError(f"not a session handle: {handle!r}")
+    tag, marker = handle[:TAG_LENGTH], handle[TAG_LENGTH]
+    pattern = f"{core.keys.scan_pattern[:-1]}{tag}}}{marker}*"  # "<prefix>{<tag>}<marker>*"
+    cursor: str | None = None
+    while True:
+        keys, cursor = yield from _scan_step(core, pattern, cursor)
+        ids = [i for i in map(core.keys.session_id, keys) if i is not None and session_handle(i) == handle]
+        if ids:
+            (session,) = yield from _peek_all(core, ids[:1], core.now_ms())
+            if session is not None:
+                return session
+        if cursor is None:
+            return None
+
+
+def user_page(core: Core, cursor: str | None) -> Plan[WalkPage]:
+    """One step of a walk over the users with a session index: their ids and how many live
+    sessions each index lists (``ZCOUNT`` of entries that may still be alive)."""
+    keys, next_cursor = yield from _scan_step(core, core.keys.user_pattern, cursor)
+    users = [core.keys.user_id(k) for k in keys]
+    if not users:
+        return WalkPage([], next_cursor)
+    now = core.now_ms()
+    counts = yield [Command(("ZCOUNT", core.keys.user_key(u), now, "+inf")) for u in users]
+    return WalkPage(list(zip(users, map(int, counts), strict=True)), next_cursor)
+
+
+def prune_user_page(core: Core, cursor: str | None) -> Plan[WalkPage]:
+    """One step of pruning the per-user indexes: every entry of the users this step finds whose
+    session is gone or bound to someone else is removed. `found`: (user, entries removed)."""
+    keys, next_cursor = yield from _scan_step(core, core.keys.user_pattern, cursor)
+    users = [core.keys.user_id(k) for k in keys]
+    if not users:
+        return WalkPage([], next_cursor)
+    members = yield [Command(("ZRANGE", core.keys.user_key(u), 0, -1)) for u in users]
+    listed = {u: [m.decode() for m in ms] for u, ms in zip(users, members, strict=True)}
+    ids = sorted({i for ms in listed.values() for i in ms if is_valid_id(i)})
+    owners: dict[str, str | None] = {}
+    if ids:
+        sessions = yield from _peek_all(core, ids, core.now_ms())
+        owners = {i: (s.user_id if s is not None else None) for i, s in zip(ids, sessions, strict=True)}
+    stale = {u: [i for i in ms if owners.get(i) != u] for u, ms in listed.items()}
+    removals: Batch = [core.index_remove(u, *ids) for u, ids in stale.items() if ids]
+    if removals:
+        yield removals
+    return WalkPage([(u, len(ids)) for u, ids in stale.items()], next_cursor)
+
+
+def restore(core: Core, session: Session) -> Plan[bool]:
+    """Store `session` (an exported one, rebuilt) under its own id, if that id is free and the
+    session has not expired: True when stored. Raises `SessionTooLarge` or `SerializationError`
+    before storing anything."""
+    if not is_valid_id(session.id):
+        raise SerializationError("not a session id of this store's shape")
+    now = core.now_ms()
+    encoded = {key: core.encode(session[key]) for key in session}
+    core._check_size(session, encoded)
+    expires = session._expires_ms
+    if expires <= now:
+        return False
+    meta = {F.CREATED: str(session._created_ms)}
+    if session._ttl:
+        meta[F.TTL] = str(session._ttl * 1000)
+    if session._deadline_ms is not None:
+        meta[F.DEADLINE] = str(session._deadline_ms)
+    batch: Batch = []
+    if session.user_id is not None:
+        meta[F.USER], meta[F.INDEXED] = session.user_id, str(now)
+        batch.append(core.index_add(session, now))
+    at = len(batch)
+    key = core.keys.session_key(session.id)
+    batch.append(Command(("SET", key, pack(meta, encoded), "PX", expires - now, "NX")))
+    if core.active is not None:
+        batch.append(core.active.write(session, session.id, now))
+    replies = yield core.durable(batch)
+    return bool(replies[at])
