@@ -15,9 +15,10 @@ from typing import Annotated
 from urllib.parse import parse_qsl
 
 from fastapi import APIRouter, Depends, FastAPI, HTTPException, Request
-from fastapi.responses import HTMLResponse, RedirectResponse, Response
+from fastapi.responses import HTMLResponse, RedirectResponse, Response, StreamingResponse
 
 from example_apps import _pages
+from example_apps.live import LiveStreams, following
 from redis_sessions import AsyncSessionStore, SessionConfig
 from redis_sessions.integrations.asgi import SessionMiddleware, clear_session, get_session, regenerate_session
 
@@ -120,6 +121,17 @@ async def revoke_others(request: Request, store: Store) -> RedirectResponse:
     return _redirect(f"/sessions?revoked={count}")
 
 
+@router.get("/live")
+async def live(request: Request) -> Response:
+    """Server-sent events for an open page: ends with ``event: logout`` when this session is logged
+    out, or its user logs out everywhere, on whichever process (`example_apps.live`)."""
+    session = get_session(request)
+    if session.user_id is None:
+        raise HTTPException(401, "Log in first.")
+    streams: LiveStreams = request.app.state.live
+    return StreamingResponse(streams.stream(session.user_id, session.handle), media_type="text/event-stream")
+
+
 @router.post("/logout")
 async def logout(request: Request) -> RedirectResponse:
     clear_session(request)  # deleted from the store, cookie expired
@@ -127,28 +139,32 @@ async def logout(request: Request) -> RedirectResponse:
 
 
 def config_from_env() -> SessionConfig:
-    """`SessionConfig.from_env()`, with a demo secret (and a warning) when SESSION_SECRET_KEYS is unset."""
+    """`SessionConfig.from_env()` with session events on, and a demo secret (and a warning) when
+    SESSION_SECRET_KEYS is unset."""
     if "SESSION_SECRET_KEYS" in os.environ:
-        return SessionConfig.from_env()
+        return SessionConfig.from_env(publish_events=True)
     print(
         "WARNING: SESSION_SECRET_KEYS is not set: cookies are signed with a public demo secret. "
         "Never use it in production.",
         file=sys.stderr,
     )
-    return SessionConfig.from_env(secret_keys=[DEMO_SECRET])
+    return SessionConfig.from_env(secret_keys=[DEMO_SECRET], publish_events=True)
 
 
 def create_app(config: SessionConfig | None = None) -> FastAPI:
     """The example app; its routes and its `SessionMiddleware` share one store, closed on shutdown."""
     store = AsyncSessionStore(config if config is not None else config_from_env())
+    live = LiveStreams()
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
-        yield
+        async with following(live, store):
+            yield
         await store.close()
 
     app = FastAPI(title="redis-sessions demo", lifespan=lifespan, docs_url=None, redoc_url=None)
     app.state.session_store = store
+    app.state.live = live
     app.add_middleware(SessionMiddleware, store=store)
     app.include_router(router)
     return app

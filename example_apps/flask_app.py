@@ -122,21 +122,22 @@ def logout() -> Response:
 
 
 def settings_from_env() -> dict[str, Any]:
-    """Flask config read as the ASGI example reads its own (`SessionConfig.from_env`, with the demo
-    secret and a warning when SESSION_SECRET_KEYS is unset): the first key signs (SECRET_KEY), the
-    others verify (SECRET_KEY_FALLBACKS); cookie settings go to Flask's SESSION_COOKIE_* keys."""
+    """Flask config read as the ASGI example reads its own (`SessionConfig.from_env`, session events
+    on, with the demo secret and a warning when SESSION_SECRET_KEYS is unset): the first key signs
+    (SECRET_KEY), the others verify (SECRET_KEY_FALLBACKS); cookie settings go to Flask's
+    SESSION_COOKIE_* keys."""
     if "SESSION_SECRET_KEYS" in os.environ:
-        config = SessionConfig.from_env()
+        config = SessionConfig.from_env(publish_events=True)
     else:
         print(
             "WARNING: SESSION_SECRET_KEYS is not set: cookies are signed with a public demo secret. "
             "Never use it in production.",
             file=sys.stderr,
         )
-        config = SessionConfig.from_env(secret_keys=[DEMO_SECRET])
+        config = SessionConfig.from_env(secret_keys=[DEMO_SECRET], publish_events=True)
     first, *others = config.secret_keys
     settings: dict[str, Any] = {"SECRET_KEY": first, "SECRET_KEY_FALLBACKS": others}
-    for name in ("url", "key_prefix", "ttl", "absolute_ttl", "max_size"):
+    for name in ("url", "key_prefix", "ttl", "absolute_ttl", "max_size", "publish_events"):
         settings[f"REDIS_SESSIONS_{name.upper()}"] = getattr(config, name)
     for name in ("name", "path", "domain", "secure", "httponly", "samesite"):
         settings[f"SESSION_COOKIE_{name.upper()}"] = getattr(config, f"cookie_{name}")

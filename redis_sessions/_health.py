@@ -63,12 +63,14 @@ def required_commands() -> tuple[str, ...]:
     return tuple(dict.fromkeys((*SENT, *inner)))
 
 
-def acl_rules(prefix: str) -> str:
+def acl_rules(prefix: str, *, events: bool = False) -> str:
     """``ACL SETUSER`` rules that grant exactly what the store needs with keys under `prefix`, and
-    ``info`` for `health`: ``~<prefix>* +info +getex ...`` (tests/contract/test_acl.py)."""
+    ``info`` for `health`: ``~<prefix>* +info +getex ...`` (tests/contract/test_acl.py). With
+    `events` (``publish_events``), also the channels under `prefix` and ``publish``."""
     escaped = re.sub(r"([*?\[\]\\])", r"\\\1", prefix)
-    commands = (_INFO, *required_commands())
-    return f"~{escaped}* " + " ".join(f"+{c}" for c in commands)
+    commands = (_INFO, *required_commands(), *(("publish",) if events else ()))
+    channels = f"&{escaped}* " if events else ""
+    return f"~{escaped}* {channels}" + " ".join(f"+{c}" for c in commands)
 
 
 def _probe(command: str, key: str) -> Command:
@@ -99,6 +101,7 @@ def _probe(command: str, key: str) -> Command:
         "hgetall": ("HGETALL", key),
         "hdel": ("HDEL", key, "f"),
         "scan": ("SCAN", 0, "MATCH", key, "COUNT", 1),
+        "publish": ("PUBLISH", key, ""),  # a channel no one listens to
         "evalsha": ("EVALSHA", _NO_SHA, 0),  # NOSCRIPT when allowed: nothing runs
         "script|load": ("SCRIPT", "LOAD", _scripts.source(min(_scripts.NAMES, key=_source_size))),
     }
@@ -120,7 +123,7 @@ def health(core: Core, backend: str) -> Plan[HealthReport]:
     (primaries,) = yield [Primaries()]  # every primary of a Cluster; "" for one Redis
     started = time.perf_counter()
     prefix = core.config.key_prefix
-    commands = required_commands()
+    commands = (*required_commands(), *(("publish",) if core.events_channel else ()))
     key = prefix + _PROBE_KEY
     batch: Batch = [Command(("INFO", part), node) for node in primaries for part in ("memory", "stats")]
     replies = yield batch + [_probe(c, key) for c in commands]
@@ -138,7 +141,8 @@ def _report(
     missing: list[str] = []
     for command, reply in probes.items():
         if isinstance(reply, BackendMisconfigured) and reply.kind == "NOPERM":
-            grant = f"~{prefix}*" if "keys" in str(reply) else f"+{command}"
+            text = str(reply)
+            grant = f"~{prefix}*" if "keys" in text else f"&{prefix}*" if "channel" in text else f"+{command}"
             if grant not in missing:
                 missing.append(grant)
         elif isinstance(reply, BackendUnavailable) and not (

@@ -143,6 +143,10 @@ class MemoryServer:
         self._pexpire(key, ms)
         return True
 
+    def cmd_publish(self, channel: str, message: bytes) -> int:
+        """Session events have no subscribers in-process: `memory://` publishes to no one."""
+        return 0
+
     def cmd_exists(self, *keys: str) -> int:
         return sum(1 for k in keys if self._alive(k))
 

@@ -31,6 +31,7 @@ from collections.abc import Callable, Iterable
 from typing import Any, NamedTuple, TypeVar
 
 from . import _layout as F
+from . import events
 from ._active import PRUNE_LIMIT, ActiveSessions
 
 # The call types live in `_calls`; drivers and adapters import them from here.
@@ -44,7 +45,7 @@ from ._calls import Primaries as Primaries
 from ._calls import Script as Script
 from ._calls import Wait as Wait
 from ._codec import codec
-from ._ids import has_own_expiry, is_valid_id, new_session_id, slot_tag
+from ._ids import has_own_expiry, is_valid_id, new_session_id, session_handle, slot_tag
 from ._layout import KeyLayout
 from ._record import blob_of, pack, unpack
 from .config import SessionConfig
@@ -78,6 +79,7 @@ class Core:
         self.ttl_ms = config.ttl * 1000
         self.absolute_ttl_ms = (config.absolute_ttl or 0) * 1000  # 0: none, as the scripts read it
         self.observer = config.observer  # told of session events (None: off)
+        self.events_channel = f"{config.key_prefix}events" if config.publish_events else None
         self.active = (  # the active-session gauge's notes (None: off)
             ActiveSessions(config.key_prefix, self.ttl_ms, self.absolute_ttl_ms)
             if config.track_active_sessions
@@ -253,6 +255,10 @@ class Core:
         return score
 
     # -- calls ------------------------------------------------------------------------------------
+    def publish(self, event_type: str, now: int, **fields: Any) -> Command:
+        """Publish a session event (`redis_sessions.events`); only with `events_channel` set."""
+        return Command(("PUBLISH", self.events_channel, events.encode(event_type, now, **fields)))
+
     def durable(self, batch: Batch) -> Batch:
         """`batch`, followed by a `Wait` for `replica_acks` replicas when durable writes are on."""
         if self.config.replica_acks:
@@ -379,6 +385,15 @@ def save_outcome(core: Core, session: Session, drop_if_empty: bool = False) -> P
         batch += active.drop([old_id]) if drop_if_empty else [active.write(session, new_id, now)]
         if new_id != old_id and not drop_if_empty:
             batch += active.drop([old_id])
+    if core.events_channel is not None and (drop_if_empty or new_id != old_id):
+        old_handle = session_handle(old_id)
+        batch.append(
+            core.publish("destroyed", now, session=old_handle, user_id=stored_user, reason="emptied")
+            if drop_if_empty
+            else core.publish(
+                "regenerated", now, session=session_handle(new_id), previous=old_handle, user_id=user
+            )
+        )
     replies = yield core.durable(batch)
     try:
         expires = save_result(replies[at], core.config.max_size)
@@ -453,6 +468,8 @@ def _create(core: Core, session: Session, now: int) -> Plan[bool]:
     batch.append(Command(("SET", key, pack(meta, encoded), "PX", expires - now, "NX")))
     if core.active is not None:
         batch.append(core.active.write(session, session.id, now))
+    if core.events_channel is not None:
+        batch.append(core.publish("created", now, session=session.handle, user_id=session.user_id))
     replies = yield core.durable(batch)
     if not replies[at]:
         if core.active is not None:  # the id is someone else's: the note stands for theirs
@@ -489,6 +506,11 @@ def delete(core: Core, session_id: str, user_id: str | None = None, reason: str 
     batch: Batch = [Command(("DEL", core.keys.session_key(session_id)))]
     if core.active is not None:
         batch += core.active.drop([session_id])
+    if core.events_channel is not None:
+        now = core.now_ms()
+        batch.append(
+            core.publish("destroyed", now, session=session_handle(session_id), user_id=user_id, reason=reason)
+        )
     if user_id is not None:
         batch += [BARRIER, core.index_remove(user_id, session_id)]  # unindexed once it is gone
     replies = yield core.durable(batch)
@@ -580,8 +602,11 @@ def delete_user_sessions(core: Core, user_id: str, except_id: str | None) -> Pla
     cleanup: Batch = [core.index_remove(user_id, *targets)]
     if core.active is not None:
         cleanup += core.active.drop(i for i, gone in zip(targets, deleted, strict=False) if gone)
-    yield core.durable(cleanup)
     count = sum(int(r) for r in deleted[: len(targets)])
+    if core.events_channel is not None:
+        kept = session_handle(except_id) if except_id else None
+        cleanup.append(core.publish("user_revoked", core.now_ms(), user_id=user_id, count=count, kept=kept))
+    yield core.durable(cleanup)
     if count and core.observer is not None:
         core.observer.session_destroyed("revoked", count)
     return count

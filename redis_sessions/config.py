@@ -153,7 +153,11 @@ class SessionConfig:
     track_active_sessions: bool = False
     """Keep the active-session gauge (`SessionStore.active_count`): each write, and a read at most
     once a minute per session and process, also notes the session's expiry in a sorted set, in the
-    same round trip. Costs about 100 bytes of Redis memory per session."""
+    same round trip. Costs about 120 bytes of Redis memory per session."""
+    publish_events: bool = False
+    """Publish session events (created, regenerated, destroyed, a user's sessions revoked) on the
+    Redis channel ``<key_prefix>events``, with the writes that cause them, in their round trips
+    (`redis_sessions.events`; subscribe with `SessionStore.events`)."""
 
     def __post_init__(self) -> None:
         keys = self.secret_keys
@@ -196,8 +200,9 @@ class SessionConfig:
         self._check_replicas()
         if self.observer is not None and not isinstance(self.observer, SessionObserver):
             raise ConfigError("observer", "must be a redis_sessions.observer.SessionObserver, or None")
-        if not isinstance(self.track_active_sessions, bool):
-            raise ConfigError("track_active_sessions", "must be True or False")
+        for flag in ("track_active_sessions", "publish_events"):
+            if not isinstance(getattr(self, flag), bool):
+                raise ConfigError(flag, "must be True or False")
         threshold, cooldown = self.circuit_breaker_threshold, self.circuit_breaker_cooldown
         if isinstance(threshold, bool) or not isinstance(threshold, int) or threshold < 0:
             raise ConfigError(
@@ -301,7 +306,7 @@ class SessionConfig:
 
         Reads REDIS_URL, SESSION_SECRET_KEYS (comma-separated), SESSION_TTL, SESSION_ABSOLUTE_TTL,
         SESSION_KEY_PREFIX, SESSION_MAX_SIZE, SESSION_COOKIE_NAME|PATH|DOMAIN|SECURE|HTTPONLY|SAMESITE,
-        SESSION_TRACK_ACTIVE_SESSIONS,
+        SESSION_TRACK_ACTIVE_SESSIONS, SESSION_PUBLISH_EVENTS,
         SESSION_REPLICA_ACKS, SESSION_REPLICA_ACK_TIMEOUT (seconds), SESSION_CIRCUIT_BREAKER_THRESHOLD,
         SESSION_CIRCUIT_BREAKER_COOLDOWN (seconds), SESSION_ON_BACKEND_ERROR
         and USE_REDIS_SESSIONS (false selects ``memory://``; without it or REDIS_URL, ``memory://``
@@ -353,10 +358,12 @@ class SessionConfig:
             var = f"SESSION_COOKIE_{part.upper()}"
             if var in env:
                 values[f"cookie_{part}"] = _bool(var, env[var])
-        if "SESSION_TRACK_ACTIVE_SESSIONS" in env:
-            values["track_active_sessions"] = _bool(
-                "SESSION_TRACK_ACTIVE_SESSIONS", env["SESSION_TRACK_ACTIVE_SESSIONS"]
-            )
+        for var, name in (
+            ("SESSION_TRACK_ACTIVE_SESSIONS", "track_active_sessions"),
+            ("SESSION_PUBLISH_EVENTS", "publish_events"),
+        ):
+            if var in env:
+                values[name] = _bool(var, env[var])
         values.update(overrides)
         known = {f.name for f in fields(cls)}
         unknown = set(values) - known
@@ -381,6 +388,7 @@ ENV_VARIABLES = {
     "max_size": "SESSION_MAX_SIZE",
     "replica_acks": "SESSION_REPLICA_ACKS",
     "track_active_sessions": "SESSION_TRACK_ACTIVE_SESSIONS",
+    "publish_events": "SESSION_PUBLISH_EVENTS",
     "replica_ack_timeout": "SESSION_REPLICA_ACK_TIMEOUT",
     "on_backend_error": "SESSION_ON_BACKEND_ERROR",
     "circuit_breaker_threshold": "SESSION_CIRCUIT_BREAKER_THRESHOLD",

@@ -21,6 +21,7 @@ from ._drivers.fallback import Fallback
 from ._drivers.fallback_driver import AsyncFallbackDriver, FallbackDriver
 from ._http import CookieSpec
 from ._memory import AsyncMemoryDriver, MemoryDriver, server_for
+from ._subscription import AsyncEventSubscription, EventSubscription
 from .config import SessionConfig
 from .errors import BackendMisconfigured, BackendUnavailable
 from .results import HealthReport, SessionPage
@@ -213,6 +214,9 @@ class SessionStore(_Base):
 
     def restore(self, session: Session) -> bool:
         return self._run(A.restore(self._core, session))
+
+    def events(self) -> EventSubscription:
+        return EventSubscription(self.config)
 
     def save_many(self, sessions: Iterable[Session]) -> None:
         self._run(P.save_many(self._core, sessions))
@@ -415,6 +419,14 @@ class AsyncSessionStore(_Base):
         its data, user, expiry rules and expiry: True when stored, False when the id is taken or the
         session has expired. For the admin CLI's ``import``; a request never chooses its id."""
         return await self._run(A.restore(self._core, session))
+
+    def events(self) -> AsyncEventSubscription:
+        """Subscribe to the session events of this store's key prefix (`redis_sessions.events`),
+        published by every process with ``publish_events=True``: ``async with store.events() as
+        events: async for event in events: ...``. A connection of its own (pub/sub), to one node;
+        it reconnects when that connection drops. Raises `ConfigError` for ``memory://``; the sync
+        store's `events` subscribes at once (`BackendUnavailable` when no node answers)."""
+        return AsyncEventSubscription(self.config)
 
     async def save_many(self, sessions: Iterable[Session]) -> None:
         """Save several sessions in one round trip."""

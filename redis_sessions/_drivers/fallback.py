@@ -55,7 +55,8 @@ OUTAGE_KINDS = frozenset(
     }
 )
 # What a batch may hold to be served here: one session's commands and scripts.
-_COMMANDS = frozenset({"GETEX", "GET", "SET", "DEL", "EXISTS", "PTTL", "ZREM"})
+# PUBLISH (session events) is logged as a write: the events of an outage are published when it ends.
+_COMMANDS = frozenset({"GETEX", "GET", "SET", "DEL", "EXISTS", "PTTL", "ZREM", "PUBLISH"})
 _READS = frozenset({"GETEX", "GET", "EXISTS", "PTTL"})
 _MAX_SAVES = 16  # saves kept per cached session since its last load; more drops it from the cache
 REPLAY_CHUNK = 100  # logged calls written back per round trip

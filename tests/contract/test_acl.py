@@ -34,9 +34,16 @@ def acl_user(admin: redis.Redis, redis_url: str, rules: str) -> Iterator[User]:
     """A Redis user with exactly `rules` for the block."""
     name, password = f"acl-{uuid.uuid4().hex[:10]}", uuid.uuid4().hex
     keys = [rule[1:] for rule in rules.split() if rule.startswith("~")]
-    commands = [rule for rule in rules.split() if not rule.startswith("~")]
+    channels = [rule[1:] for rule in rules.split() if rule.startswith("&")]
+    commands = [rule for rule in rules.split() if not rule.startswith(("~", "&"))]
     admin.acl_setuser(
-        name, reset=True, enabled=True, passwords=[f"+{password}"], keys=keys, commands=commands
+        name,
+        reset=True,
+        enabled=True,
+        passwords=[f"+{password}"],
+        keys=keys,
+        channels=channels,
+        commands=commands,
     )
     try:
         parts = urlsplit(redis_url)
@@ -183,3 +190,22 @@ async def test_a_wrong_password_is_a_configuration_error(
             await store.create({"a": 1})
         assert refused.value.kind == "auth"
         assert "wrong-password" not in str(refused.value)
+
+
+async def test_events_need_publish_on_the_prefix_channels(
+    make_store: StoreFactory, redis_client: redis.Redis, redis_url: str, key_prefix: str
+) -> None:
+    rules = acl_rules(key_prefix, events=True)
+    assert f"&{key_prefix}*" in rules.split() and "+publish" in rules.split()
+    with acl_user(redis_client, redis_url, rules) as user:
+        store = make_store(url=user.url, publish_events=True)
+        session = await store.create({"a": 1})
+        assert await store.delete(session.id)
+        assert (await store.health()).ok
+    for missing in ("+publish", f"&{key_prefix}*"):
+        with acl_user(redis_client, redis_url, without(rules, missing)) as user:
+            store = make_store(url=user.url, publish_events=True)
+            with pytest.raises(BackendMisconfigured):
+                await store.create({"a": 1})
+            report = await store.health()
+            assert not report.ok and report.missing_permissions == (missing,), report

@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+import contextlib
 import socket
 import sys
 import threading
 import time
 from collections.abc import Callable, Iterator
 from pathlib import Path
+from typing import Any
 
 import httpx
 import pytest
@@ -29,14 +31,12 @@ def example_config(redis_url: str, key_prefix: str) -> SessionConfig:
     return SessionConfig(url=redis_url, secret_keys=[SECRET], key_prefix=key_prefix)
 
 
-@pytest.fixture
-def live_url(example_config: SessionConfig) -> Iterator[str]:
-    """Serve `create_app(example_config)` with uvicorn, in a thread, on a free 127.0.0.1 port."""
-    from example_apps.asgi_app import create_app
-
+@contextlib.contextmanager
+def serving(app: Any) -> Iterator[str]:
+    """Serve `app` with uvicorn, in a thread, on a free 127.0.0.1 port; its base URL."""
     sock = socket.socket()
     sock.bind(("127.0.0.1", 0))
-    config = uvicorn.Config(create_app(example_config), log_level="warning", lifespan="on", ws="none")
+    config = uvicorn.Config(app, log_level="warning", lifespan="on", ws="none")
     server = uvicorn.Server(config)
     thread = threading.Thread(target=server.run, kwargs={"sockets": [sock]}, daemon=True)
     thread.start()
@@ -50,6 +50,15 @@ def live_url(example_config: SessionConfig) -> Iterator[str]:
         server.should_exit = True
         thread.join(10)
         sock.close()
+
+
+@pytest.fixture
+def live_url(example_config: SessionConfig) -> Iterator[str]:
+    """Serve `create_app(example_config)` with uvicorn, in a thread, on a free 127.0.0.1 port."""
+    from example_apps.asgi_app import create_app
+
+    with serving(create_app(example_config)) as url:
+        yield url
 
 
 @pytest.fixture

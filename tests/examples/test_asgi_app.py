@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import time
 from collections.abc import Iterator
 
 import pytest
@@ -10,7 +11,8 @@ from starlette.testclient import TestClient
 from example_apps.asgi_app import create_app
 from redis_sessions import SessionConfig, SessionStore
 from tests.conftest import SECRET
-from tests.examples._shop import Browser, log_in, rows, served_by, session_id
+from tests.examples._shop import Browser, browsers, log_in, rows, served_by, session_id
+from tests.examples.conftest import serving
 
 
 @pytest.fixture
@@ -92,3 +94,31 @@ def test_in_memory_with_test_client(key_prefix: str) -> None:
         assert own is not None
         page = client.post("/sessions/revoke", data={"session": own[:8]})
         assert "Not logged in" in page.text and session_id(client) is None
+
+
+@pytest.mark.slow
+def test_open_pages_close_when_their_user_logs_out_everywhere(example_config: SessionConfig) -> None:
+    """Two processes (two app instances, each with its own store and event subscription): a page
+    streaming from one ends when the user logs out everywhere on the other."""
+    from example_apps.asgi_app import create_app
+
+    config = example_config.replace(publish_events=True)
+    with (
+        serving(create_app(config)) as first,
+        serving(create_app(config)) as second,
+        browsers(first) as on_first,
+        browsers(second) as on_second,
+    ):
+        laptop, phone = on_first(), on_second()
+        log_in(laptop, "alice")
+        log_in(phone, "alice")
+        with laptop.stream("GET", "/live") as stream:
+            lines = stream.iter_lines()
+            assert next(lines) == "event: hello"
+            started = time.monotonic()
+            revoked = phone.post("/sessions/revoke-others")
+            assert revoked.status_code == 200
+            rest = [line for line in lines if line]
+        assert rest[-2:] == ["event: logout", "data: logged out everywhere"]
+        assert time.monotonic() - started < 3
+        assert laptop.get("/").text.count("Log in") >= 1  # and the laptop's session is gone
