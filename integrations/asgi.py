@@ -94,11 +94,11 @@ class SessionMiddleware:
             await self._health(send)
             return
         store = self.store
-        cookie = _http.verified_cookie(
-            store.signer, _cookie_header(scope), self.config.cookie_name, self.config.observer
-        )
+        header = _cookie_header(scope)
+        cookie = _http.verified_cookie(store.signer, header, self.config.cookie_name, self.config.observer)
+        legacy = _http.legacy_cookie(_http.core_of(store), header) if cookie is None else None
         try:
-            scope["session"] = await store.open_request(cookie)
+            scope["session"] = await store.open_request(cookie, legacy)
         except BackendUnavailable as exc:
             self._outage.failed(exc)
             await _unavailable(scope, send, exc)

@@ -9,9 +9,10 @@ from __future__ import annotations
 from typing import Any, NamedTuple
 
 from . import _layout as F
+from . import _migration as M
 from ._calls import Batch, Command, Plan, Primaries
 from ._ids import TAG_LENGTH, is_handle, is_valid_id, session_handle
-from ._plan import Core, _peek_all
+from ._plan import Core, _peek_all, delete, gather
 from ._record import pack
 from .errors import SerializationError
 from .session import Session
@@ -123,3 +124,63 @@ def restore(core: Core, session: Session) -> Plan[bool]:
         batch.append(core.active.write(session, session.id, now))
     replies = yield core.durable(batch)
     return bool(replies[at])
+
+
+_GLOB_SPECIAL = str.maketrans({c: "\\" + c for c in "*?[]\\"})
+
+
+def migrate_page(core: Core, cursor: str | None, dry_run: bool) -> Plan[WalkPage]:
+    """One step of moving every session of `SessionConfig.migrate_from` in (the bulk form of the
+    lazy move): each old key found is read, checked, and unless `dry_run` stored under a fresh id
+    with the old key mapped to it (`_migration.adopt`), then read back. `found`: one
+    ``(outcome, old data, data read back)`` per old key, outcome ``"moved"``, ``"would move"``,
+    ``"already moved"`` or ``"unreadable"``. The old keys are only read."""
+    legacy = core.legacy
+    if legacy is None:
+        raise ValueError("set migrate_from (and migrate_from_prefix if it is not the default) first")
+    keys, next_cursor = yield from _scan_step(core, legacy.prefix.translate(_GLOB_SPECIAL) + "*", cursor)
+    names = [k.decode() if isinstance(k, bytes) else str(k) for k in keys]
+    names = [k for k in names if legacy.is_key(k)]
+    if not names:
+        return WalkPage([], next_cursor)
+    reads: Batch = [Command(("GET", k)) for k in names]
+    reads += [Command(("EXISTS", core.keys.migrated_key(k))) for k in names]
+    replies = yield reads
+    found: list[tuple[str, Any, Any]] = []
+    moving: list[tuple[str, dict[str, Any]]] = []
+    for key, raw, moved in zip(names, replies[: len(names)], replies[len(names) :], strict=True):
+        data = legacy.decode(raw) if isinstance(raw, bytes) else None
+        if data is None:
+            found.append(("unreadable", None, None))
+        elif moved:
+            found.append(("already moved", data, None))
+        elif dry_run:
+            found.append(("would move", data, None))
+        else:
+            moving.append((key, data))
+    if moving:
+        adopted = yield from gather(
+            M.adopt(core, key, core.new_session(data, None, None)) for key, data in moving
+        )
+        ids = [s.id for s in adopted if s is not None]
+        back = {
+            s.id: dict(s.items()) for s in (yield from _peek_all(core, ids, core.now_ms())) if s is not None
+        }
+        for (_, data), session in zip(moving, adopted, strict=True):
+            found.append(("moved", data, back.get(session.id) if session is not None else None))
+    return WalkPage(found, next_cursor)
+
+
+def unmigrate_page(core: Core, cursor: str | None) -> Plan[WalkPage]:
+    """One step of rolling a migration back: every session moved in (in bulk or lazily) is deleted,
+    with its map entry; the old store, never changed, serves its users again. `found`: one
+    ``True`` per session deleted, ``False`` per map entry whose session was gone already."""
+    keys, next_cursor = yield from _scan_step(core, core.keys.migrated_pattern, cursor)
+    names = [k.decode() if isinstance(k, bytes) else str(k) for k in keys]
+    if not names:
+        return WalkPage([], next_cursor)
+    ids = yield [Command(("GET", k)) for k in names]
+    pairs = [(k, i.decode() if isinstance(i, bytes) else None) for k, i in zip(names, ids, strict=True)]
+    deleted = yield from gather(delete(core, i) for _, i in pairs if i is not None)
+    yield [Command(("DEL", *names))]
+    return WalkPage(list(deleted) + [False] * sum(1 for _, i in pairs if i is None), next_cursor)

@@ -20,6 +20,7 @@ import time
 from collections.abc import Callable
 from typing import NamedTuple, Protocol, TypeVar
 
+from . import _migration as M
 from . import _plan as P
 from .config import SessionConfig
 from .errors import BackendUnavailable
@@ -91,12 +92,34 @@ def verified_cookie(
     return None
 
 
-def begin(core: P.Core, signer: SessionIdSigner, cookie_value: str | None) -> P.Plan[Session]:
+def begin(
+    core: P.Core, signer: SessionIdSigner, cookie_value: str | None, legacy_key: str | None = None
+) -> P.Plan[Session]:
     """Open the session of a request: the one a verified cookie value names, loaded and slid (one
-    round trip), remembering when its cookie was signed; else a new, unsaved session (no I/O).
-    Raises `BackendUnavailable` when the store cannot answer."""
+    round trip), remembering when its cookie was signed; else the session of another library that
+    `legacy_key` (from `legacy_cookie`) names, moved in (its first request: our cookie is sent);
+    else a new, unsaved session (no I/O). Raises `BackendUnavailable` when the store cannot answer."""
     session = (yield from load_from_cookie(core, signer, cookie_value)) if cookie_value else None
+    if session is None and legacy_key is not None:
+        session = yield from M.move_legacy(core, legacy_key)  # the cookie is re-sent: unknown age
     return session if session is not None else core.new_session(None, None, None)
+
+
+def legacy_cookie(core: P.Core, header: str | None) -> str | None:
+    """With `SessionConfig.migrate_from`, the old library's key a request's cookie names (the
+    first value of its cookie name that can be one); None otherwise. No I/O."""
+    legacy = core.legacy
+    if legacy is None or not header:
+        return None
+    prefix = legacy.cookie_name + "="
+    for part in header.split(";"):
+        part = part.strip()
+        if part.startswith(prefix):
+            value = part[len(prefix) :].strip().strip('"')
+            key = legacy.key_of(value)
+            if key is not None:
+                return key
+    return None
 
 
 def load_from_cookie(core: P.Core, signer: SessionIdSigner, cookie_value: str) -> P.Plan[Session | None]:

@@ -38,6 +38,20 @@ def adopt(core: Core, legacy_key: str, session: Session) -> Plan[Session | None]
     return (yield from find_migrated(core, legacy_key))
 
 
+def move_legacy(core: Core, legacy_key: str) -> Plan[Session | None]:
+    """The session another library (`SessionConfig.migrate_from`) keeps under `legacy_key`, moved
+    to a fresh id of ours if not moved already; None if there is none. The old key is only read."""
+    moved = yield from find_migrated(core, legacy_key)
+    if moved is not None:
+        return moved
+    raw = yield from _call(Command(("GET", legacy_key)))
+    assert core.legacy is not None
+    data = core.legacy.decode(raw) if isinstance(raw, bytes) else None
+    if data is None:
+        return None
+    return (yield from adopt(core, legacy_key, core.new_session(data, None, None)))
+
+
 def migrated_ids(core: Core, cursor: str) -> Plan[tuple[str, list[tuple[str, str | None]]]]:
     """One SCAN step over the migration map: the next cursor ("0" at the end) and
     (map key, session id) pairs."""

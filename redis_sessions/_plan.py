@@ -47,6 +47,7 @@ from ._calls import Wait as Wait
 from ._codec import codec
 from ._ids import has_own_expiry, is_valid_id, new_session_id, session_handle, slot_tag
 from ._layout import KeyLayout
+from ._legacy_formats import LegacyFormat
 from ._record import blob_of, pack, unpack
 from .config import SessionConfig
 from .errors import SerializationError, SessionError, SessionTooLarge
@@ -80,6 +81,7 @@ class Core:
         self.absolute_ttl_ms = (config.absolute_ttl or 0) * 1000  # 0: none, as the scripts read it
         self.observer = config.observer  # told of session events (None: off)
         self.events_channel = f"{config.key_prefix}events" if config.publish_events else None
+        self.legacy = LegacyFormat(config) if config.migrate_from else None  # sessions to move in
         self.active = (  # the active-session gauge's notes (None: off)
             ActiveSessions(config.key_prefix, self.ttl_ms, self.absolute_ttl_ms)
             if config.track_active_sessions

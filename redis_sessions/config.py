@@ -26,6 +26,7 @@ from .observer import SessionObserver
 
 Serializer = Literal["json", "msgpack"]
 BackendErrorPolicy = Literal["raise", "fallback"]
+MigrationSource = Literal["flask-session", "starsessions"]
 SameSite = Literal["lax", "strict", "none"]
 
 logger = logging.getLogger("redis_sessions")
@@ -158,6 +159,18 @@ class SessionConfig:
     """Publish session events (created, regenerated, destroyed, a user's sessions revoked) on the
     Redis channel ``<key_prefix>events``, with the writes that cause them, in their round trips
     (`redis_sessions.events`; subscribe with `SessionStore.events`)."""
+    migrate_from: MigrationSource | None = None
+    """Move sessions of another library in, lazily: a request whose cookie is not ours but names a
+    live session of ``"flask-session"`` (Flask-Session's Redis backend) or ``"starsessions"``
+    (starsessions' RedisStore) in the same Redis gets that session's data under a fresh id of ours
+    and our cookie, once; the old store is only read (`redis_sessions._legacy_formats`)."""
+    migrate_from_prefix: str | None = None
+    """The other library's key prefix (default: its own default, ``session:`` / ``starsessions.``)."""
+    migrate_from_cookie: str | None = None
+    """The other library's cookie name (default: `cookie_name`)."""
+    migrate_pickle: bool = False
+    """Also read Flask-Session values stored with pickle (before Flask-Session 0.7). Unpickling runs
+    code chosen by whoever could write those keys: only for a Redis that only your app writes."""
 
     def __post_init__(self) -> None:
         keys = self.secret_keys
@@ -200,9 +213,10 @@ class SessionConfig:
         self._check_replicas()
         if self.observer is not None and not isinstance(self.observer, SessionObserver):
             raise ConfigError("observer", "must be a redis_sessions.observer.SessionObserver, or None")
-        for flag in ("track_active_sessions", "publish_events"):
+        for flag in ("track_active_sessions", "publish_events", "migrate_pickle"):
             if not isinstance(getattr(self, flag), bool):
                 raise ConfigError(flag, "must be True or False")
+        self._check_migration()
         threshold, cooldown = self.circuit_breaker_threshold, self.circuit_breaker_cooldown
         if isinstance(threshold, bool) or not isinstance(threshold, int) or threshold < 0:
             raise ConfigError(
@@ -227,6 +241,22 @@ class SessionConfig:
         if not _quiet.get():
             for warning in warnings:
                 logger.warning("%s", warning)
+
+    def _check_migration(self) -> None:
+        if self.migrate_from not in (None, "flask-session", "starsessions"):
+            raise ConfigError("migrate_from", "must be 'flask-session', 'starsessions' or None")
+        for name in ("migrate_from_prefix", "migrate_from_cookie"):
+            value = getattr(self, name)
+            if value is not None and (self.migrate_from is None or not isinstance(value, str)):
+                raise ConfigError(name, "is a string, and only used with migrate_from")
+        if self.migrate_pickle:
+            if self.migrate_from != "flask-session":
+                raise ConfigError("migrate_pickle", "only reads Flask-Session's old values: set migrate_from")
+            if not _quiet.get():
+                logger.warning(
+                    "migrate_pickle=True: old Flask-Session values stored with pickle are unpickled, which "
+                    "runs code chosen by whoever can write those Redis keys"
+                )
 
     def _check_replicas(self) -> None:
         acks, timeout = self.replica_acks, self.replica_ack_timeout
@@ -306,7 +336,8 @@ class SessionConfig:
 
         Reads REDIS_URL, SESSION_SECRET_KEYS (comma-separated), SESSION_TTL, SESSION_ABSOLUTE_TTL,
         SESSION_KEY_PREFIX, SESSION_MAX_SIZE, SESSION_COOKIE_NAME|PATH|DOMAIN|SECURE|HTTPONLY|SAMESITE,
-        SESSION_TRACK_ACTIVE_SESSIONS, SESSION_PUBLISH_EVENTS,
+        SESSION_TRACK_ACTIVE_SESSIONS, SESSION_PUBLISH_EVENTS, SESSION_MIGRATE_FROM,
+        SESSION_MIGRATE_FROM_PREFIX, SESSION_MIGRATE_FROM_COOKIE, SESSION_MIGRATE_PICKLE,
         SESSION_REPLICA_ACKS, SESSION_REPLICA_ACK_TIMEOUT (seconds), SESSION_CIRCUIT_BREAKER_THRESHOLD,
         SESSION_CIRCUIT_BREAKER_COOLDOWN (seconds), SESSION_ON_BACKEND_ERROR
         and USE_REDIS_SESSIONS (false selects ``memory://``; without it or REDIS_URL, ``memory://``
@@ -361,9 +392,17 @@ class SessionConfig:
         for var, name in (
             ("SESSION_TRACK_ACTIVE_SESSIONS", "track_active_sessions"),
             ("SESSION_PUBLISH_EVENTS", "publish_events"),
+            ("SESSION_MIGRATE_PICKLE", "migrate_pickle"),
         ):
             if var in env:
                 values[name] = _bool(var, env[var])
+        for var, name in (
+            ("SESSION_MIGRATE_FROM", "migrate_from"),
+            ("SESSION_MIGRATE_FROM_PREFIX", "migrate_from_prefix"),
+            ("SESSION_MIGRATE_FROM_COOKIE", "migrate_from_cookie"),
+        ):
+            if env.get(var):
+                values[name] = env[var]
         values.update(overrides)
         known = {f.name for f in fields(cls)}
         unknown = set(values) - known
@@ -389,6 +428,10 @@ ENV_VARIABLES = {
     "replica_acks": "SESSION_REPLICA_ACKS",
     "track_active_sessions": "SESSION_TRACK_ACTIVE_SESSIONS",
     "publish_events": "SESSION_PUBLISH_EVENTS",
+    "migrate_from": "SESSION_MIGRATE_FROM",
+    "migrate_from_prefix": "SESSION_MIGRATE_FROM_PREFIX",
+    "migrate_from_cookie": "SESSION_MIGRATE_FROM_COOKIE",
+    "migrate_pickle": "SESSION_MIGRATE_PICKLE",
     "replica_ack_timeout": "SESSION_REPLICA_ACK_TIMEOUT",
     "on_backend_error": "SESSION_ON_BACKEND_ERROR",
     "circuit_breaker_threshold": "SESSION_CIRCUIT_BREAKER_THRESHOLD",

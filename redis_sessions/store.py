@@ -218,14 +218,20 @@ class SessionStore(_Base):
     def events(self) -> EventSubscription:
         return EventSubscription(self.config)
 
+    def migrate_sessions(self, cursor: str | None = None, *, dry_run: bool = False) -> A.WalkPage:
+        return self._run(A.migrate_page(self._core, cursor, dry_run))
+
+    def unmigrate_sessions(self, cursor: str | None = None) -> A.WalkPage:
+        return self._run(A.unmigrate_page(self._core, cursor))
+
     def save_many(self, sessions: Iterable[Session]) -> None:
         self._run(P.save_many(self._core, sessions))
 
     def delete_many(self, session_ids: Iterable[str]) -> int:
         return self._run(P.delete_many(self._core, session_ids))
 
-    def open_request(self, cookie_value: str | None) -> Session:
-        return self._run(_http.begin(self._core, self.signer, cookie_value))
+    def open_request(self, cookie_value: str | None, legacy_key: str | None = None) -> Session:
+        return self._run(_http.begin(self._core, self.signer, cookie_value, legacy_key))
 
     def finish_request(self, session: Session) -> CookieSpec | None:
         return self._run(_http.finish(self._core, self.signer, session))
@@ -428,6 +434,18 @@ class AsyncSessionStore(_Base):
         store's `events` subscribes at once (`BackendUnavailable` when no node answers)."""
         return AsyncEventSubscription(self.config)
 
+    async def migrate_sessions(self, cursor: str | None = None, *, dry_run: bool = False) -> A.WalkPage:
+        """One step (a SCAN step of the old keys) of moving every session of `migrate_from` in,
+        the bulk form of the lazy move; with `dry_run`, read and check only. ``found`` holds
+        ``(outcome, old data, data read back)`` per old key (`redis_sessions._admin.migrate_page`);
+        ``next_cursor`` the next step, None at the end. The old store is only read."""
+        return await self._run(A.migrate_page(self._core, cursor, dry_run))
+
+    async def unmigrate_sessions(self, cursor: str | None = None) -> A.WalkPage:
+        """One step of rolling a migration back: sessions moved in (bulk or lazily) are deleted with
+        their map entries; the old store, never changed, can serve their old cookies again."""
+        return await self._run(A.unmigrate_page(self._core, cursor))
+
     async def save_many(self, sessions: Iterable[Session]) -> None:
         """Save several sessions in one round trip."""
         await self._run(P.save_many(self._core, sessions))
@@ -436,11 +454,12 @@ class AsyncSessionStore(_Base):
         """Delete several sessions in one round trip; returns how many existed."""
         return await self._run(P.delete_many(self._core, session_ids))
 
-    async def open_request(self, cookie_value: str | None) -> Session:
+    async def open_request(self, cookie_value: str | None, legacy_key: str | None = None) -> Session:
         """Open a request's session, as `redis_sessions._http.begin`: the session a verified
-        cookie value names, loaded and slid (one round trip), else a new unsaved one; for framework
+        cookie value names, loaded and slid (one round trip), else the other library's session
+        `legacy_key` names (`_http.legacy_cookie`), moved in, else a new unsaved one; for framework
         integrations. Raises `BackendUnavailable` while the store cannot answer."""
-        return await self._run(_http.begin(self._core, self.signer, cookie_value))
+        return await self._run(_http.begin(self._core, self.signer, cookie_value, legacy_key))
 
     async def finish_request(self, session: Session) -> CookieSpec | None:
         """Carry out the request policy of `redis_sessions._http.finish` at the end of a request

@@ -53,7 +53,7 @@ DJANGO_FALLBACKS = {
     "cookie_samesite": "SESSION_COOKIE_SAMESITE",
 }
 # Options of the engine itself, next to the SessionConfig fields.
-ENGINE_OPTIONS = ("FALLBACK_ENGINE", "CLIENT")
+ENGINE_OPTIONS = ("FALLBACK_ENGINE", "CLIENT", "MIGRATE_SHARE")
 CLIENT = f"{SETTING}['CLIENT']"
 # The url of a config whose store uses a client of the app's: never connected to, never shown
 # as where sessions live, and not memory:// (which would warn, and refuse replica_acks).
@@ -69,6 +69,7 @@ class EngineSettings:
     store: SessionStore
     async_store: AsyncSessionStore
     fallback_engine: str | None
+    migrate_share: int = 100  # percent of the fallback engine's sessions moved on first use
 
 
 def _django_cookie_value(field: str) -> Any:
@@ -192,7 +193,10 @@ def build() -> EngineSettings:
     fallback = given.get("FALLBACK_ENGINE")
     if fallback is not None and (not isinstance(fallback, str) or not fallback):
         raise ImproperlyConfigured(f"{SETTING}['FALLBACK_ENGINE'] must be a session engine's module path")
-    return EngineSettings(config, *_stores(config, factory), fallback)
+    share = given.get("MIGRATE_SHARE", 100)
+    if isinstance(share, bool) or not isinstance(share, int) or not 0 <= share <= 100:
+        raise ImproperlyConfigured(f"{SETTING}['MIGRATE_SHARE'] must be a whole percentage, 0 to 100")
+    return EngineSettings(config, *_stores(config, factory), fallback, share)
 
 
 @lru_cache(maxsize=1)

@@ -3,6 +3,8 @@ reading the session cookie by the rule every integration shares."""
 
 from __future__ import annotations
 
+import hashlib
+from importlib import import_module
 from typing import Any
 
 from django.conf import settings
@@ -11,7 +13,7 @@ from django.http import HttpRequest, HttpResponse
 
 from redis_sessions import _http
 from redis_sessions.errors import BackendUnavailable
-from redis_sessions.integrations.django import _settings
+from redis_sessions.integrations.django import _legacy, _settings
 from redis_sessions.integrations.django.engine import SessionStore as EngineSessionStore
 
 _outage = _http.OutageLog()
@@ -46,6 +48,20 @@ def _session_key(request: HttpRequest) -> str | None:
     return key
 
 
+def _old_engine_for(key: str | None) -> Any:
+    """The fallback engine's module when `key` is one of its sessions left to it by
+    ``REDIS_SESSIONS["MIGRATE_SHARE"]`` (a gradual roll-out: only that percentage of old sessions,
+    chosen by a hash of the key, moves on first use; the others stay with the old engine)."""
+    engine = _settings.current()
+    if key is None or engine.fallback_engine is None or engine.migrate_share >= 100:
+        return None
+    if engine.store.signer.unsign(key) is not None or not _legacy.plausible_key(key):
+        return None  # one of ours, or not an old engine's key
+    if int(hashlib.sha256(key.encode()).hexdigest()[:8], 16) % 100 < engine.migrate_share:
+        return None
+    return import_module(engine.fallback_engine)
+
+
 class SessionMiddleware(DjangoSessionMiddleware):
     """Put in ``MIDDLEWARE`` in place of ``django.contrib.sessions.middleware.SessionMiddleware``.
 
@@ -64,7 +80,9 @@ class SessionMiddleware(DjangoSessionMiddleware):
         if not issubclass(self.SessionStore, EngineSessionStore):  # SESSION_ENGINE is another one
             super().process_request(request)
             return
-        request.session = self.SessionStore(_session_key(request))
+        key = _session_key(request)
+        old_engine = _old_engine_for(key)
+        request.session = old_engine.SessionStore(key) if old_engine else self.SessionStore(key)
 
     def process_exception(self, request: HttpRequest, exception: Exception) -> HttpResponse | None:
         if isinstance(exception, BackendUnavailable):

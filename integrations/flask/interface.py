@@ -96,13 +96,13 @@ class RedisSessionInterface(SessionInterface):
     # -- Flask's SessionInterface -------------------------------------------------------------
     def open_session(self, app: Flask, request: Request) -> FlaskSession:
         store = self.store
-        cookie = _http.verified_cookie(
-            store.signer, request.environ.get("HTTP_COOKIE"), self._cookie_name, store.config.observer
-        )
-        if cookie is None:
+        header = request.environ.get("HTTP_COOKIE")
+        cookie = _http.verified_cookie(store.signer, header, self._cookie_name, store.config.observer)
+        legacy = _http.legacy_cookie(_http.core_of(store), header) if cookie is None else None
+        if cookie is None and legacy is None:
             return self._new_session()
         try:
-            session = store.open_request(cookie)
+            session = store.open_request(cookie, legacy)
         except BackendUnavailable as exc:
             self._outage.failed(exc)
             request.environ[UNREACHABLE] = exc.retry_after  # for `refuse_while_unreachable`

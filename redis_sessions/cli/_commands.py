@@ -14,7 +14,7 @@ from typing import Any, TextIO
 import click
 from rich.console import Console
 
-from redis_sessions import Session
+from redis_sessions import Session, SessionStore
 from redis_sessions._export import from_record, to_record
 from redis_sessions._http import core_of
 from redis_sessions.errors import SessionError
@@ -343,4 +343,92 @@ def _rollback(admin: Admin, log: Path) -> None:
     )
 
 
-COMMANDS = [stats, list_, show, revoke, revoke_user, cleanup, export, import_]
+@click.command()
+@click.option("--dry-run", is_flag=True, help="Read and check the old sessions; store nothing.")
+@click.option("--rollback", is_flag=True, help="Delete every session moved in (bulk or lazily).")
+@click.option("--sample", default=20, show_default=True, help="Moved sessions compared field by field.")
+@click.option(
+    "--from",
+    "source",
+    type=click.Choice(["flask-session", "starsessions"]),
+    help="The library to move from (default: the config's migrate_from).",
+)
+@click.option("--from-prefix", help="Its key prefix (default: its own default).")
+@click.option("--pickle", "allow_pickle", is_flag=True, help="Also read pickled Flask-Session values.")
+@pass_admin
+def migrate(
+    admin: Admin,
+    dry_run: bool,
+    rollback: bool,
+    sample: int,
+    source: str | None,
+    from_prefix: str | None,
+    allow_pickle: bool,
+) -> None:
+    """Move every session of another library (Flask-Session, starsessions) in, from the same Redis;
+    the old store is only read."""
+    changes: dict[str, Any] = {}
+    if source is not None:
+        changes["migrate_from"] = source
+    if from_prefix is not None:
+        changes["migrate_from_prefix"] = from_prefix
+    if allow_pickle:
+        changes["migrate_pickle"] = True
+    if changes:
+        store = SessionStore(admin.store.config.replace(**changes))
+        try:
+            _migrate(admin, store, dry_run, rollback, sample)
+        finally:
+            store.close()
+    else:
+        _migrate(admin, admin.store, dry_run, rollback, sample)
+
+
+def _migrate(admin: Admin, store: SessionStore, dry_run: bool, rollback: bool, sample: int) -> None:
+    counts: dict[str, int] = {}
+    compared = mismatched = 0
+    differences: list[str] = []
+    cursor: str | None = None
+    with progress(admin, "rolling back" if rollback else "migrating") as advance:
+        while True:
+            page = (
+                store.unmigrate_sessions(cursor)
+                if rollback
+                else store.migrate_sessions(cursor, dry_run=dry_run)
+            )
+            for item in page.found:
+                if rollback:
+                    counts["deleted" if item else "gone already"] = (
+                        counts.get("deleted" if item else "gone already", 0) + 1
+                    )
+                    continue
+                outcome, old, back = item
+                counts[outcome] = counts.get(outcome, 0) + 1
+                if outcome == "moved" and compared < sample:
+                    compared += 1
+                    fields = sorted(set(old) | set(back or {}))
+                    bad = [f for f in fields if back is None or old.get(f) != back.get(f)]
+                    if bad:
+                        mismatched += 1
+                        differences.append(", ".join(bad))
+            advance(len(page.found))
+            cursor = page.next_cursor
+            if cursor is None:
+                break
+    report: dict[str, Any] = {"dry_run": dry_run, "rollback": rollback, **counts}
+    if not rollback:
+        report.update(
+            sample_compared=compared, sample_mismatched=mismatched, mismatched_fields=differences[:20]
+        )
+
+    def render(console: Console) -> None:
+        title = "Rollback" if rollback else "Migration" + (" (dry run: nothing stored)" if dry_run else "")
+        rows = [(k, v) for k, v in report.items() if k not in ("dry_run", "rollback", "mismatched_fields")]
+        console.print(admin.out.table(title, ["", "count"], rows))
+
+    admin.out.result(report, render)
+    if mismatched:
+        raise click.ClickException(f"{mismatched} of {compared} sampled sessions differ after the move")
+
+
+COMMANDS = [stats, list_, show, revoke, revoke_user, cleanup, export, import_, migrate]

@@ -4,6 +4,7 @@ from django-redis-sessions' stored format."""
 
 from __future__ import annotations
 
+import hashlib
 import io
 from typing import Any
 
@@ -155,3 +156,29 @@ def _pk(username: str) -> int:
     from django.contrib.auth import get_user_model
 
     return int(get_user_model().objects.get(username=username).pk)
+
+
+def test_a_gradual_roll_out_moves_only_its_share(engine_settings: Settings, built_stores: object) -> None:
+    """MIGRATE_SHARE=30: about 30% of old sessions (by a hash of their key) move on first use; the
+    others are served by the old engine, logged in all the same, and stay there."""
+    browsers = [log_in_on_db_engine(f"user{n}") for n in range(30)]
+    with engine_settings(FALLBACK_ENGINE=DB_ENGINE, MIGRATE_SHARE=30):
+        moved = 0
+        for n, browser in enumerate(browsers):
+            old_key = browser.cookies[COOKIE].value
+            after = switched(browser)
+            assert after.get("/whoami").json() == {"user": f"user{n}"}  # nobody logged out
+            assert after.get("/read/cart").json() == {"value": 7}
+            ours = core().signer.unsign(after.cookies[COOKIE].value) is not None
+            expected = int(hashlib.sha256(old_key.encode()).hexdigest()[:8], 16) % 100 < 30
+            assert ours is expected, n
+            moved += ours
+            if not ours:
+                assert after.cookies[COOKIE].value == old_key  # still the old engine's session
+        assert core().count() == moved
+        assert 0 < moved < 30  # by chance, none or all: (0.7^30, 0.3^30)
+    with (
+        engine_settings(FALLBACK_ENGINE=DB_ENGINE, MIGRATE_SHARE=101),
+        pytest.raises(Exception, match="0 to 100"),
+    ):
+        core()
