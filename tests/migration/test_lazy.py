@@ -93,13 +93,18 @@ def test_a_flask_session_user_stays_logged_in(
     app = our_flask_app(redis_url, key_prefix, old_prefix)
     browser = app.test_client()
     browser.set_cookie("session", value)
+    store = get_store(app)
+    before = store.round_trips
     reply = browser.get("/read")
     assert reply.json == {"cart": ["apple", "pear"], "visits": 3}
+    # Once per user: the map (moved already?), the old key, then our session and the map together.
+    assert store.round_trips - before == 3
     ours = browser.get_cookie("session")
     assert ours is not None and ours.value != value  # our signed cookie replaces the old one
-    store = get_store(app)
     assert store.signer.unsign(ours.value) is not None
+    before = store.round_trips
     assert browser.get("/read").json == {"cart": ["apple", "pear"], "visits": 3}
+    assert store.round_trips - before == 1  # from then on, an ordinary read
 
     late_tab = app.test_client()  # another tab still sends the old cookie: the same moved session
     late_tab.set_cookie("session", value)
