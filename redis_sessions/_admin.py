@@ -8,12 +8,10 @@ from __future__ import annotations
 
 from typing import Any, NamedTuple
 
-from . import _layout as F
 from . import _migration as M
 from ._calls import Batch, Command, Plan, Primaries
 from ._ids import TAG_LENGTH, is_handle, is_valid_id, session_handle
-from ._plan import Core, _peek_all, delete, gather
-from ._record import pack
+from ._plan import Core, _peek_all, delete, gather, store_new
 from .errors import SerializationError
 from .session import Session
 
@@ -102,28 +100,7 @@ def restore(core: Core, session: Session) -> Plan[bool]:
     before storing anything."""
     if not is_valid_id(session.id):
         raise SerializationError("not a session id of this store's shape")
-    now = core.now_ms()
-    encoded = {key: core.encode(session[key]) for key in session}
-    core._check_size(session, encoded)
-    expires = session._expires_ms
-    if expires <= now:
-        return False
-    meta = {F.CREATED: str(session._created_ms)}
-    if session._ttl:
-        meta[F.TTL] = str(session._ttl * 1000)
-    if session._deadline_ms is not None:
-        meta[F.DEADLINE] = str(session._deadline_ms)
-    batch: Batch = []
-    if session.user_id is not None:
-        meta[F.USER], meta[F.INDEXED] = session.user_id, str(now)
-        batch.append(core.index_add(session, now))
-    at = len(batch)
-    key = core.keys.session_key(session.id)
-    batch.append(Command(("SET", key, pack(meta, encoded), "PX", expires - now, "NX")))
-    if core.active is not None:
-        batch.append(core.active.write(session, session.id, now))
-    replies = yield core.durable(batch)
-    return bool(replies[at])
+    return (yield from store_new(core, session, core.now_ms(), session._expires_ms))
 
 
 _GLOB_SPECIAL = str.maketrans({c: "\\" + c for c in "*?[]\\"})

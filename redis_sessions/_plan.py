@@ -447,23 +447,30 @@ def save_result(reply: Any, max_size: int) -> int:
 
 
 def _create(core: Core, session: Session, now: int) -> Plan[bool]:
+    expires = now + core._session_ttl_ms(session)
+    if session._deadline_ms is not None:
+        expires = min(expires, session._deadline_ms)
+    if not (yield from store_new(core, session, now, expires)):
+        raise SessionError("session id collision on create; nothing was stored")
+    return True
+
+
+def store_new(core: Core, session: Session, now: int, expires: int) -> Plan[bool]:
+    """Store `session` under its id until `expires` (epoch ms), only if the id is free: one round
+    trip with its index entry, gauge note and event. False, storing nothing, when the id is taken
+    or `expires` has passed. Raises `SessionTooLarge` / `SerializationError` before any I/O."""
     encoded = {key: core.encode(session[key]) for key in session}
     core._check_size(session, encoded)
+    if expires <= now:
+        return False
     meta = {F.CREATED: str(session._created_ms)}
     if session._ttl:
         meta[F.TTL] = str(session._ttl * 1000)
     if session._deadline_ms is not None:
         meta[F.DEADLINE] = str(session._deadline_ms)
-    if session.user_id is not None:
-        meta[F.USER] = session.user_id
-        meta[F.INDEXED] = str(now)
-    expires = now + core._session_ttl_ms(session)
-    if session._deadline_ms is not None:
-        expires = min(expires, session._deadline_ms)
-    if expires <= now:
-        return False
     batch: Batch = []
     if session.user_id is not None:
+        meta[F.USER], meta[F.INDEXED] = session.user_id, str(now)
         batch.append(core.index_add(session, now))
     at = len(batch)
     key = core.keys.session_key(session.id)
@@ -476,7 +483,7 @@ def _create(core: Core, session: Session, now: int) -> Plan[bool]:
     if not replies[at]:
         if core.active is not None:  # the id is someone else's: the note stands for theirs
             core.active._noted.pop(session.id, None)
-        raise SessionError("session id collision on create; nothing was stored")
+        return False
     session._mark_saved(expires, now)
     if core.active is not None:
         _pruned(core, replies[at + 1])
