@@ -26,7 +26,7 @@ from .config import SessionConfig
 from .errors import BackendUnavailable
 from .observer import SessionObserver
 from .session import Session
-from .signing import SessionIdSigner
+from .signing import SessionIdSigner, SignedId
 
 logger = logging.getLogger("redis_sessions")
 
@@ -99,10 +99,31 @@ def begin(
     round trip), remembering when its cookie was signed; else the session of another library that
     `legacy_key` (from `legacy_cookie`) names, moved in (its first request: our cookie is sent);
     else a new, unsaved session (no I/O). Raises `BackendUnavailable` when the store cannot answer."""
-    session = (yield from load_from_cookie(core, signer, cookie_value)) if cookie_value else None
-    if session is None and legacy_key is not None:
+    session = None
+    if cookie_value:
+        # `load_from_cookie`, inlined: a generator layer less on every request's path.
+        verified = signer.verify(cookie_value)
+        if verified is not None:
+            session = yield from P.load(core, verified.session_id)
+            if session is not None:
+                session._cookie_signed_s = verified.signed_at
+                return session
+        if core.observer is not None:
+            _rejected(core, verified)
+    if legacy_key is not None:
         session = yield from M.move_legacy(core, legacy_key)  # the cookie is re-sent: unknown age
     return session if session is not None else core.new_session(None, None, None)
+
+
+def _rejected(core: P.Core, verified: SignedId | None) -> None:
+    """Tell the observer why a request's cookie was not honoured."""
+    assert core.observer is not None
+    if verified is None:
+        core.observer.cookie_rejected("tampered")
+        return
+    # A browser drops the cookie after its Max-Age (at most the ttl): an older one was kept.
+    old = core.now_ms() // 1000 - verified.signed_at > core.config.ttl
+    core.observer.cookie_rejected("expired" if old else "unknown")
 
 
 def legacy_cookie(core: P.Core, header: str | None) -> str | None:
@@ -127,16 +148,10 @@ def load_from_cookie(core: P.Core, signer: SessionIdSigner, cookie_value: str) -
     the cookie was signed; None (and the observer told why) when the value does not verify or
     names no live session."""
     verified = signer.verify(cookie_value)
-    if verified is None:
-        if core.observer is not None:
-            core.observer.cookie_rejected("tampered")
-        return None
-    session = yield from P.load(core, verified.session_id)
+    session = None if verified is None else (yield from P.load(core, verified.session_id))
     if session is None:
         if core.observer is not None:
-            # A browser drops the cookie after its Max-Age (at most the ttl): an older one was kept.
-            old = core.now_ms() // 1000 - verified.signed_at > core.config.ttl
-            core.observer.cookie_rejected("expired" if old else "unknown")
+            _rejected(core, verified)
         return None
     session._cookie_signed_s = verified.signed_at
     return session
