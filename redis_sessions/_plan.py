@@ -649,7 +649,7 @@ def _parse_cursor(cursor: str | None) -> _Cursor:
     return _Cursor(scan, pending, node if at else "", tuple(done.split(",")) if bang else ())
 
 
-def list_sessions(core: Core, limit: int, cursor: str | None) -> Plan[SessionPage]:
+def list_sessions(core: Core, limit: int, cursor: str | None, whole_steps: bool = False) -> Plan[SessionPage]:
     """One page of at most `limit` sessions by SCAN (never KEYS), primary after primary on a Cluster.
 
     A SCAN step is never sent twice: it asks for the room left in the page (``COUNT``), and the ids
@@ -658,6 +658,9 @@ def list_sessions(core: Core, limit: int, cursor: str | None) -> Plan[SessionPag
     walk is listed, and none twice, unless Redis' own SCAN returns a key twice while its table
     shrinks, a reshard moves a slot from a primary not yet walked to one already walked (or back),
     or a failover replaces the primary being walked (its walk starts over on the new one).
+
+    With `whole_steps`, a page holds every id of its last SCAN step instead (it may pass `limit` by
+    what one step returned), and its cursor carries no id: one to show an operator.
     """
     if limit < 1:
         raise ValueError("limit must be at least 1")
@@ -686,6 +689,8 @@ def list_sessions(core: Core, limit: int, cursor: str | None) -> Plan[SessionPag
         ]
         following = following.decode() if isinstance(following, bytes) else str(following)
         step = sorted({i for i in map(core.keys.session_id, keys) if i is not None})
+        if whole_steps:
+            room = len(step)
         ids += step[:room]
         scan = following
         if following == "0":
@@ -693,7 +698,7 @@ def list_sessions(core: Core, limit: int, cursor: str | None) -> Plan[SessionPag
             todo.pop(0)
             scan = "0"
         rest = tuple(step[room:])
-        if rest or (todo and len(ids) == limit):
+        if rest or (todo and len(ids) >= limit):
             next_cursor = _Cursor(scan, rest, todo[0] if todo else node, tuple(done)).text()
             break
     sessions = (yield from _peek_all(core, ids, core.now_ms())) if ids else []

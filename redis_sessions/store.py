@@ -194,8 +194,10 @@ class SessionStore(_Base):
     def delete_user_sessions(self, user_id: str, *, except_id: str | None = None) -> int:
         return self._run(P.delete_user_sessions(self._core, user_id, except_id))
 
-    def list_sessions(self, *, limit: int = 100, cursor: str | None = None) -> SessionPage:
-        return self._run(P.list_sessions(self._core, limit, cursor))
+    def list_sessions(
+        self, *, limit: int = 100, cursor: str | None = None, whole_steps: bool = False
+    ) -> SessionPage:
+        return self._run(P.list_sessions(self._core, limit, cursor, whole_steps))
 
     def count(self) -> int:
         return self._run(P.count(self._core))
@@ -381,12 +383,15 @@ class AsyncSessionStore(_Base):
         returns how many were deleted."""
         return await self._run(P.delete_user_sessions(self._core, user_id, except_id))
 
-    async def list_sessions(self, *, limit: int = 100, cursor: str | None = None) -> SessionPage:
+    async def list_sessions(
+        self, *, limit: int = 100, cursor: str | None = None, whole_steps: bool = False
+    ) -> SessionPage:
         """At most `limit` (>= 1, else `ValueError`) sessions and a cursor for the next page (None at
         the end), by SCAN: never KEYS; on a Cluster, primary after primary. A session alive for the
         whole walk is listed exactly once (the exceptions are in `_plan.list_sessions`). The cursor
-        may carry session ids: keep it as confidential as the sessions it lists."""
-        return await self._run(P.list_sessions(self._core, limit, cursor))
+        may carry session ids: keep it as confidential as the sessions it lists. With `whole_steps`
+        it carries none, and a page may hold more than `limit`: the rest of its last SCAN step."""
+        return await self._run(P.list_sessions(self._core, limit, cursor, whole_steps))
 
     async def count(self) -> int:
         """Number of live sessions under this key prefix, counted by SCAN in small steps: exact,

@@ -130,35 +130,39 @@ def _bytes(size: int | None) -> str:
 
 @click.command(name="list")
 @click.option("--user", help="Only this user's sessions (oldest first).")
-@click.option("--limit", default=20, show_default=True, help="At most this many sessions.")
+@click.option("--limit", default=20, show_default=True, help="Sessions per page (a SCAN step may add a few).")
+@click.option("--cursor", help="Where the previous page stopped (printed after it).")
 @click.option("--all", "everything", is_flag=True, help="Every session (a walk of the keyspace).")
 @click.option("--show-ids", is_flag=True, help="Also print the full session ids (bearer tokens).")
 @pass_admin
-def list_(admin: Admin, user: str | None, limit: int, everything: bool, show_ids: bool) -> None:
-    """Sessions, by handle."""
+def list_(
+    admin: Admin, user: str | None, limit: int, cursor: str | None, everything: bool, show_ids: bool
+) -> None:
+    """Sessions, by handle, a page at a time."""
     store = admin.store
-    more = False
+    next_cursor: str | None = None
     if user is not None:
         sessions = store.sessions_for_user(user)
     else:
-        sessions, cursor = [], None
+        sessions = []
         with progress(admin, "listing") as advance:
-            while everything or len(sessions) < limit:
-                page = store.list_sessions(limit=500 if everything else limit - len(sessions), cursor=cursor)
+            while True:  # whole SCAN steps: the cursor printed never carries a session id
+                page = store.list_sessions(
+                    limit=500 if everything else limit, cursor=cursor, whole_steps=True
+                )
                 sessions += page.sessions
                 advance(len(page.sessions))
-                cursor = page.next_cursor
-                if cursor is None:
+                cursor = next_cursor = page.next_cursor
+                if cursor is None or not everything:
                     break
-        more = cursor is not None  # a cursor carries ids: it is never printed
     rows = [_row(s, show_ids) for s in sessions]
 
     def render(console: Console) -> None:
         console.print(_session_table(admin, f"{len(rows)} sessions", rows))
-        if more:
-            console.print("more sessions exist: raise --limit, or --all")
+        if next_cursor is not None:
+            console.print(f"next page: --cursor '{next_cursor}'")
 
-    admin.out.result({"sessions": rows, "more": more}, render)
+    admin.out.result({"sessions": rows, "next_cursor": next_cursor}, render)
     if show_ids:
         admin.out.note("The ids printed are live bearer tokens: do not paste them anywhere.")
 

@@ -54,7 +54,9 @@ class AnyStore(Protocol):
 
     async def delete_user_sessions(self, user_id: str, *, except_id: str | None = None) -> int: ...
 
-    async def list_sessions(self, *, limit: int = 100, cursor: str | None = None) -> SessionPage: ...
+    async def list_sessions(
+        self, *, limit: int = 100, cursor: str | None = None, whole_steps: bool = False
+    ) -> SessionPage: ...
 
     async def count(self) -> int: ...
 
@@ -134,8 +136,10 @@ class SyncAsAsync:
     async def delete_user_sessions(self, user_id: str, *, except_id: str | None = None) -> int:
         return self.inner.delete_user_sessions(user_id, except_id=except_id)
 
-    async def list_sessions(self, *, limit: int = 100, cursor: str | None = None) -> SessionPage:
-        return self.inner.list_sessions(limit=limit, cursor=cursor)
+    async def list_sessions(
+        self, *, limit: int = 100, cursor: str | None = None, whole_steps: bool = False
+    ) -> SessionPage:
+        return self.inner.list_sessions(limit=limit, cursor=cursor, whole_steps=whole_steps)
 
     async def count(self) -> int:
         return self.inner.count()
