@@ -148,13 +148,14 @@ def load_from_cookie(core: P.Core, signer: SessionIdSigner, cookie_value: str) -
     the cookie was signed; None (and the observer told why) when the value does not verify or
     names no live session."""
     verified = signer.verify(cookie_value)
-    session = None if verified is None else (yield from P.load(core, verified.session_id))
-    if session is None:
-        if core.observer is not None:
-            _rejected(core, verified)
-        return None
-    session._cookie_signed_s = verified.signed_at
-    return session
+    if verified is not None:
+        session = yield from P.load(core, verified.session_id)
+        if session is not None:
+            session._cookie_signed_s = verified.signed_at
+            return session
+    if core.observer is not None:
+        _rejected(core, verified)
+    return None
 
 
 def finish(core: P.Core, signer: SessionIdSigner, session: Session) -> P.Plan[CookieSpec | None]:
