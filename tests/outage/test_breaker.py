@@ -68,10 +68,15 @@ def test_an_open_breaker_makes_no_connection_attempt(black_hole: BlackHole, flav
         assert tried >= 1
         health = caller("health")
         assert not health.ok and health.breaker == "open" and "circuit breaker open" in health.detail
-        started = time.monotonic()
-        refused = [caller.kind() for _ in range(50)]
+        refused, slowest = [], 0.0
+        for _ in range(50):
+            started = time.monotonic()
+            refused.append(caller.kind())
+            slowest = max(slowest, time.monotonic() - started)
         assert refused == ["circuit open"] * 50
-        assert time.monotonic() - started < TIMEOUT  # 50 refusals take less than one timeout
+        # No refusal waits out a timeout (each takes well under a millisecond; the bound is per call,
+        # so a scheduling stall of the CI machine across the 50 does not fail it: it did once, 0.2 s).
+        assert slowest < TIMEOUT
         assert black_hole.accepted == tried  # not one connection attempt while open
         time.sleep(COOLDOWN + 0.05)
         assert caller.kind() == "timeout"  # the probe, on a new connection: it times out
