@@ -9,7 +9,7 @@ from __future__ import annotations
 from collections.abc import Awaitable, Callable, MutableMapping
 from typing import Any
 
-from redis_sessions import _health, _http
+from redis_sessions import _http
 from redis_sessions.config import SessionConfig
 from redis_sessions.errors import BackendUnavailable, ConfigError
 from redis_sessions.session import Session
@@ -44,7 +44,7 @@ class SessionMiddleware:
     costs one round trip (load and slide the TTL); one that writes, at most two; one without a cookie
     that writes nothing, none. While Redis is unreachable, requests get a 503. `health_path` (say
     ``"/healthz"``; off by default) answers GET requests there with the store's readiness, for
-    Kubernetes probes and load balancers: 200 or 503 with a small JSON body (`_health.readiness`).
+    Kubernetes probes and load balancers: 200 or 503 with a small JSON body (`_http.readiness`).
     Raises `ConfigError` for bad or conflicting settings.
     """
 
@@ -148,7 +148,7 @@ class SessionMiddleware:
 
         async def wrapped(message: Message) -> None:
             if message["type"] == "lifespan.startup.complete":
-                _health.log_at_startup(await self.store.health())
+                _http.log_at_startup(await self.store.health())
             elif message["type"] == "lifespan.shutdown.complete" and self._owns_store:
                 await self.store.close()  # the store this middleware built; a given one is yours
             await send(message)
@@ -156,8 +156,8 @@ class SessionMiddleware:
         return wrapped
 
     async def _health(self, send: Send) -> None:
-        """The readiness endpoint (`health_path`): `store.health()` as `_health.readiness` says."""
-        status, body = _health.readiness(await self.store.health())
+        """The readiness endpoint (`health_path`): `store.health()` as `_http.readiness` says."""
+        status, body = _http.readiness(await self.store.health())
         await _respond(send, status, b"application/json", body, (b"cache-control", b"no-store"))
 
     async def _finish(self, session: Session) -> _http.CookieSpec | None:

@@ -22,6 +22,23 @@ from typing import NamedTuple, Protocol, TypeVar
 
 from . import _migration as M
 from . import _plan as P
+
+# What the adapters use of the core besides this module's own functions: re-exported here, so that
+# `redis_sessions.integrations` imports no other private module (tests/unit/test_layers.py).
+from ._health import log_at_startup as log_at_startup
+from ._health import readiness as readiness
+from ._migration import adopt as adopt
+from ._migration import find_migrated as find_migrated
+from ._migration import forget as forget
+from ._migration import migrated_ids as migrated_ids
+from ._plan import Core as Core
+from ._plan import Saved as Saved
+from ._plan import delete as delete
+from ._plan import delete_any as delete_any
+from ._plan import exists as exists
+from ._plan import gather as gather
+from ._plan import save as save
+from ._plan import save_outcome as save_outcome
 from .config import SessionConfig
 from .errors import BackendUnavailable
 from .observer import SessionObserver
@@ -101,7 +118,6 @@ def begin(
     else a new, unsaved session (no I/O). Raises `BackendUnavailable` when the store cannot answer."""
     session = None
     if cookie_value:
-        # `load_from_cookie`, inlined: a generator layer less on every request's path.
         verified = signer.verify(cookie_value)
         if verified is not None:
             session = yield from P.load(core, verified.session_id)
@@ -140,21 +156,6 @@ def legacy_cookie(core: P.Core, header: str | None) -> str | None:
             key = legacy.key_of(value)
             if key is not None:
                 return key
-    return None
-
-
-def load_from_cookie(core: P.Core, signer: SessionIdSigner, cookie_value: str) -> P.Plan[Session | None]:
-    """Load and slide the session a signed cookie value names (one round trip), remembering when
-    the cookie was signed; None (and the observer told why) when the value does not verify or
-    names no live session."""
-    verified = signer.verify(cookie_value)
-    if verified is not None:
-        session = yield from P.load(core, verified.session_id)
-        if session is not None:
-            session._cookie_signed_s = verified.signed_at
-            return session
-    if core.observer is not None:
-        _rejected(core, verified)
     return None
 
 

@@ -26,7 +26,7 @@ class SessionObserver:
 
         `name`: the `SessionStore` method (``"get"``, ``"create"``, ``"save"``, ``"delete"``,
         ``"regenerate"``, ``"count"``...), or for the integrations' requests ``"request_start"`` and
-        ``"request_end"`` (ASGI, Flask) or ``"get"``, ``"save"``, ``"delete"`` (Django's engine).
+        ``"request_end"`` (ASGI, Flask; Django's engine: ``"request_start"``, ``"save"``, ``"delete"``).
         `outcome`: one of `OUTCOMES`, ``"unavailable"`` for `BackendUnavailable`, ``"error"`` for
         another error (`SessionTooLarge`, `SerializationError`...). `start_ns` and `end_ns` are epoch
         nanoseconds (`time.time_ns`), so a tracer can place a span after the fact.

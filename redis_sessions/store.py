@@ -33,7 +33,6 @@ T = TypeVar("T")
 # Plan (generator) names that differ from the operation the observer is told of.
 _OPERATIONS = {
     "load": "get",
-    "load_from_cookie": "get",
     "begin": "request_start",
     "finish": "request_end",
     "delete_any": "delete",

@@ -23,9 +23,7 @@ from django.core.signals import setting_changed
 from django.utils import timezone
 from django.utils.module_loading import import_string
 
-from redis_sessions import Session
-from redis_sessions import _migration as M
-from redis_sessions._plan import Core
+from redis_sessions import Session, _http
 
 DJANGO_REDIS_SESSIONS = "redis_sessions.session"
 _DJANGO_KEY_CHARS = frozenset(string.ascii_lowercase + string.digits)  # Django's VALID_KEY_CHARS
@@ -52,11 +50,11 @@ def read(engine: str, key: str) -> dict[str, Any] | None:
 
 
 def migrate(
-    core: Core, engine: str, key: str, prepare: Callable[[Session], None]
+    core: _http.Core, engine: str, key: str, prepare: Callable[[Session], None]
 ) -> Generator[Any, Any, Session | None]:
     """Effects (see the engine) that find the session `key` was moved to, or move it now: read it
     from `engine`, store it under a fresh id, and map `key` to it. None if there is none."""
-    moved: Session | None = yield M.find_migrated(core, key)
+    moved: Session | None = yield _http.find_migrated(core, key)
     if moved is not None:
         return moved
     data = yield functools.partial(read, engine, key)
@@ -64,7 +62,7 @@ def migrate(
         return None
     session = core.new_session(data, None, None)
     prepare(session)
-    adopted: Session | None = yield M.adopt(core, key, session)
+    adopted: Session | None = yield _http.adopt(core, key, session)
     return adopted
 
 

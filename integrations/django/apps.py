@@ -13,11 +13,11 @@ class RedisSessionsConfig(AppConfig):
     def ready(self) -> None:
         from django.conf import settings
 
-        from redis_sessions import _health
+        from redis_sessions import _http
         from redis_sessions.integrations.django import _settings
 
         if settings.SESSION_ENGINE == "redis_sessions.integrations.django":
             engine = _settings.current()  # a bad setting fails here, at start-up, not on a request
             # One WARNING naming what is wrong (unreachable, missing ACL rules, an evicting
             # maxmemory-policy); nothing when all is well.
-            _health.log_at_startup(engine.store.health())
+            _http.log_at_startup(engine.store.health())

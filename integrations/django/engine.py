@@ -20,7 +20,6 @@ from django.contrib.sessions.backends.base import CreateError, SessionBase, Upda
 from django.utils import timezone
 
 from redis_sessions import Session, SessionError, _http
-from redis_sessions import _plan as P
 from redis_sessions.errors import BackendUnavailable, SerializationError, SessionTooLarge
 from redis_sessions.integrations.django import _legacy, _settings
 
@@ -148,7 +147,8 @@ class SessionStore(SessionBase):
         session_id = self._session_id(key)
         if session_id is not None:
             assert key is not None
-            session = yield _http.load_from_cookie(self._core, self._engine.store.signer, key)
+            opened: Session = yield _http.begin(self._core, self._engine.store.signer, key)
+            session = None if opened.is_new else opened  # new: the cookie named no live session
         elif key is not None and self._engine.fallback_engine is not None:
             session = yield from _legacy.migrate(self._core, self._engine.fallback_engine, key, self._prepare)
             if session is not None:  # the browser gets our cookie in place of the old one
@@ -187,12 +187,12 @@ class SessionStore(SessionBase):
         if not (session.is_new or session.modified):
             return None  # loading slid the expiry already: nothing to send
         try:
-            outcome = yield P.save_outcome(self._core, session)
+            outcome = yield _http.save_outcome(self._core, session)
         except _NOT_A_COLLISION:
             raise
         except SessionError as exc:  # an id collision (a move set_expiry asked for): in theory only
             raise CreateError(str(exc)) from exc
-        if outcome is not P.Saved.STORED:
+        if outcome is not _http.Saved.STORED:
             raise UpdateError("the session was deleted, or expired, while this request ran")
         self._session_key = self._engine.store.signer.sign(session.id)
         return None
@@ -206,7 +206,7 @@ class SessionStore(SessionBase):
         self._prepare(session)
         if not self._past_expiry(session):
             try:
-                yield P.save(self._core, session)
+                yield _http.save(self._core, session)
             except _NOT_A_COLLISION:
                 raise
             except SessionError as exc:
@@ -220,7 +220,7 @@ class SessionStore(SessionBase):
         keeps the data in memory, as a session never stored (a later save with a future expiry
         stores it under a fresh id)."""
         if not session.is_new:
-            yield P.delete_any(self._core, session, "expired")
+            yield _http.delete_any(self._core, session, "expired")
         kept = self._core.new_session(dict(session.items()), None, None)
         self._session_cache = kept
         if self.session_key is None:
@@ -231,12 +231,12 @@ class SessionStore(SessionBase):
         cache: Session | None = getattr(self, "_session_cache", None)
         if session_key is None or session_key == self.session_key:
             if cache is not None and not cache.is_new:
-                yield P.delete_any(self._core, cache, reason)  # its user index entry goes too
+                yield _http.delete_any(self._core, cache, reason)  # its user index entry goes too
                 return
             session_key = self.session_key
         session_id = self._session_id(session_key)
         if session_id is not None:
-            yield P.delete(self._core, session_id, None, reason)
+            yield _http.delete(self._core, session_id, None, reason)
 
     def _flush_op(self) -> Op[None]:
         yield from self._delete_op(None, "logout")
@@ -255,7 +255,7 @@ class SessionStore(SessionBase):
         for attempt in range(_CYCLE_ATTEMPTS):
             _http.request_regenerate(session)  # data, changes and user move in one atomic step
             try:
-                outcome = yield P.save_outcome(self._core, session)
+                outcome = yield _http.save_outcome(self._core, session)
             except _NOT_A_COLLISION:
                 raise
             except SessionError:  # the fresh id is taken: try another, as Django's create() does
@@ -263,7 +263,7 @@ class SessionStore(SessionBase):
                 if attempt + 1 == _CYCLE_ATTEMPTS:
                     raise
                 continue
-            if outcome is not P.Saved.STORED:
+            if outcome is not _http.Saved.STORED:
                 # Deleted meanwhile ("log out everywhere", a logout elsewhere, expiry): gone means
                 # gone. Nothing of it is stored again; the request goes on as `flush` leaves it.
                 self._start_empty()
@@ -275,7 +275,7 @@ class SessionStore(SessionBase):
 
     def _exists_op(self, session_key: str) -> Op[bool]:
         session_id = self._session_id(session_key)
-        return session_id is not None and (yield P.exists(self._core, session_id))
+        return session_id is not None and (yield _http.exists(self._core, session_id))
 
     def _prepare(self, session: Session) -> None:
         """Bring Django's view of the session into it before a save: values changed in place
@@ -404,7 +404,7 @@ class SessionStore(SessionBase):
         """Nothing to do: Redis expires sessions itself."""
 
 
-def apply_django_keys(core: P.Core, session: Session) -> None:
+def apply_django_keys(core: _http.Core, session: Session) -> None:
     """Bind the logged-in user (``_auth_user_id``) to the per-user index, or unbind at logout,
     and give the session the expiry `set_expiry` asked for (``_session_expiry``)."""
     _http.bind_user_key(session, AUTH_USER_KEY)  # logged out: deleted (clear() deletes it too)

@@ -7,7 +7,7 @@ from typing import Any
 
 from flask import Flask, Response, current_app, session
 
-from redis_sessions import ConfigError, SessionStore, _health, _http
+from redis_sessions import ConfigError, SessionStore, _http
 from redis_sessions.integrations.flask._settings import settings_from_app
 from redis_sessions.integrations.flask.interface import FlaskSession, RedisSessionInterface
 
@@ -66,7 +66,7 @@ class RedisSessions:
             app.add_url_rule(settings.health_path, "redis_sessions_health", _health_view)
         # The start-up check: one WARNING naming what is wrong (unreachable, missing ACL rules,
         # an evicting maxmemory-policy), nothing when all is well.
-        _health.log_at_startup(store.health())
+        _http.log_at_startup(store.health())
 
     @staticmethod
     def store(app: Flask | None = None) -> SessionStore:
@@ -76,8 +76,8 @@ class RedisSessions:
 
 def _health_view() -> Response:
     """The readiness endpoint (``REDIS_SESSIONS_HEALTH_PATH``): `store.health()` as
-    `_health.readiness` says."""
-    status, body = _health.readiness(get_store().health())
+    `_http.readiness` says."""
+    status, body = _http.readiness(get_store().health())
     return Response(body, status, mimetype="application/json", headers={"Cache-Control": "no-store"})
 
 

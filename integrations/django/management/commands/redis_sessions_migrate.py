@@ -19,8 +19,6 @@ from rich.progress import Progress
 from rich.table import Table
 
 from redis_sessions import Session, SessionError, _http
-from redis_sessions import _migration as M
-from redis_sessions import _plan as P
 from redis_sessions.integrations.django import _legacy, _settings
 from redis_sessions.integrations.django.engine import apply_django_keys
 
@@ -98,7 +96,9 @@ class Command(BaseCommand):
         moved: list[tuple[str, dict[str, Any]]],
     ) -> None:
         core = _http.core_of(engine.store)
-        results = _http.run(engine.store, P.gather(M.adopt(core, key, session) for key, _, session in ready))
+        results = _http.run(
+            engine.store, _http.gather(_http.adopt(core, key, session) for key, _, session in ready)
+        )
         for (key, data, session), result in zip(ready, results, strict=True):
             if result is not None and result.id == session.id:
                 counts["moved"] += 1
@@ -114,7 +114,7 @@ class Command(BaseCommand):
             table.add_column(column)
         bad = 0
         for key, data in sample:
-            session = _http.run(engine.store, M.find_migrated(_http.core_of(engine.store), key))
+            session = _http.run(engine.store, _http.find_migrated(_http.core_of(engine.store), key))
             ours = dict(session) if session is not None else {}
             differing = sorted(k for k in data.keys() | ours.keys() if data.get(k) != ours.get(k))
             bad += bool(differing)
@@ -133,10 +133,10 @@ class Command(BaseCommand):
         with Progress(console=console, transient=True) as progress:
             task = progress.add_task("Removing moved sessions", total=None)
             while True:
-                cursor, pairs = _http.run(engine.store, M.migrated_ids(core, cursor))
+                cursor, pairs = _http.run(engine.store, _http.migrated_ids(core, cursor))
                 found += len(pairs)
                 if pairs and not dry_run:
-                    removed += _http.run(engine.store, M.forget(core, pairs))
+                    removed += _http.run(engine.store, _http.forget(core, pairs))
                 progress.advance(task, len(pairs))
                 if cursor == "0":
                     break
